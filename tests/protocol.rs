@@ -838,3 +838,40 @@ async fn sigint_is_ignored() {
     let read = host.request("read", "config/lease", None).await;
     assert!(read.err.is_none(), "{:?}", read.err);
 }
+
+// ---------------------------------------------------------------------------------------
+// Watchdog: OpenBao does not always kill plugins it gave up on (prototype-findings §8).
+// ---------------------------------------------------------------------------------------
+
+/// The transport gives the host 30 s to connect after the handshake line.
+const NEVER_CONNECTED_LIMIT: Duration = Duration::from_secs(45);
+/// ... and 5 s of absence once it was connected.
+const HOST_GONE_LIMIT: Duration = Duration::from_secs(15);
+
+#[tokio::test]
+async fn plugin_exits_when_the_host_never_connects() {
+    let mut plugin = Launch::openbao().spawn().await;
+    let status = plugin.wait_exit(NEVER_CONNECTED_LIMIT).await;
+    assert!(
+        status.is_some(),
+        "still running {NEVER_CONNECTED_LIMIT:?} after the handshake with no host"
+    );
+    let socket = plugin.socket_path().expect("unix socket");
+    assert!(!socket.exists(), "socket {socket:?} removed");
+}
+
+#[tokio::test]
+async fn plugin_exits_when_the_host_goes_away() {
+    let host = Host::mounted().await;
+    host.request("update", "config/lease", Some(lease_body()))
+        .await;
+    let mut plugin = host.abandon();
+    let status = plugin.wait_exit(HOST_GONE_LIMIT).await;
+    assert!(
+        status.is_some(),
+        "still running {HOST_GONE_LIMIT:?} after the host went away; stderr:\n{}",
+        plugin.stderr()
+    );
+    let socket = plugin.socket_path().expect("unix socket");
+    assert!(!socket.exists(), "socket {socket:?} removed");
+}
