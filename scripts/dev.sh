@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Runs the plugin for real, for a developer: builds it, starts an OpenBao dev server and a
+# local moto "AWS" on free loopback ports, registers the binary by SHA-256 under the catalog
+# name `aws`, mounts it at aws/, prints the environment to export and example commands, then
+# waits. Ctrl-C (or SIGTERM) stops everything this script started, by PID, and removes its
+# scratch directory.
+#
+# Usage: scripts/dev.sh [--real-aws] [--debug]
+#   --real-aws   (or AWS_RS_REAL_AWS=1) do not start moto; configure the engine against real AWS
+#   --debug      (or AWS_RS_DEV_PROFILE=debug) use a debug build instead of a release build
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+real_aws="${AWS_RS_REAL_AWS:-0}"
+profile="${AWS_RS_DEV_PROFILE:-release}"
+plugin_command="vault-plugin-secrets-aws-rs"
+
+usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+for arg in "$@"; do
+    case "$arg" in
+        --real-aws) real_aws=1 ;;
+        --debug) profile=debug ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "dev.sh: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+case "$profile" in release | debug) ;; *) echo "dev.sh: AWS_RS_DEV_PROFILE must be release or debug" >&2; exit 2 ;; esac
+
+say() { printf 'dev.sh: %s\n' "$*" >&2; }
+
+# --- tools and build -------------------------------------------------------------------
+tools="$("$repo_root/scripts/install-test-deps.sh")"
+bao="$(sed -n 's/^AWS_RS_BAO_BIN=//p' <<<"$tools")"
+moto="$(sed -n 's/^AWS_RS_MOTO_BIN=//p' <<<"$tools")"
+venv_bin="$(dirname "$moto")"
+python="$venv_bin/python"
+
+say "building the plugin ($profile)"
+if [[ "$profile" == release ]]; then
+    (cd "$repo_root" && cargo build --release --bin "$plugin_command")
+else
+    (cd "$repo_root" && cargo build --bin "$plugin_command")
+fi
+binary="$repo_root/target/$profile/$plugin_command"
+
+# --- scratch directory and cleanup ------------------------------------------------------
+work="$(mktemp -d "${TMPDIR:-/tmp}/aws-rs-dev.XXXXXX")"
+mkdir -p "$work/plugins" "$work/tmp"
+plugin_path="$work/plugins/$plugin_command"
+bao_pid=""
+moto_pid=""
+
+stop_pid() { # pid name: TERM, wait up to 10 s, then KILL
+    local pid="$1" name="$2"
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "$name (pid $pid) did not stop on TERM; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    trap - EXIT INT TERM
+    say "stopping (OpenBao pid ${bao_pid:-none}, moto pid ${moto_pid:-none})"
+    # OpenBao stops its plugin processes when it gets TERM; it would orphan them on KILL.
+    stop_pid "$bao_pid" "OpenBao"
+    stop_pid "$moto_pid" "moto"
+    local proc
+    for proc in /proc/[0-9]*; do
+        if [[ "$(readlink "$proc/exe" 2>/dev/null)" == "$plugin_path" ]]; then
+            say "stopping leftover plugin process ${proc#/proc/}"
+            kill -KILL "${proc#/proc/}" 2>/dev/null || true
+        fi
+    done
+    rm -rf "$work"
+    say "cleaned up"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Prints "<api port> <moto port>": the API port's neighbour (the dev cluster listener) is
+# free too, and all three differ.
+free_ports() {
+    "$python" - <<'PY'
+import socket
+held = []
+def grab(port=0):
+    s = socket.socket()
+    s.bind(("127.0.0.1", port))
+    held.append(s)
+    return s.getsockname()[1]
+while True:
+    api = grab()
+    try:
+        grab(api + 1)
+        break
+    except OSError:
+        pass
+print(api, grab())
+PY
+}
+
+wait_http() { # url name pid
+    "$python" - "$1" "$2" "$3" <<'PY'
+import os, sys, time, urllib.request, urllib.error
+url, name, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+deadline = time.time() + 60
+while time.time() < deadline:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit(f"dev.sh: {name} exited during start-up")
+    try:
+        urllib.request.urlopen(url, timeout=2)
+        sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)  # it answers: good enough
+    except OSError:
+        time.sleep(0.1)
+sys.exit(f"dev.sh: {name} did not answer {url} within 60 s")
+PY
+}
+
+read -r bao_port moto_port < <(free_ports)
+bao_addr="http://127.0.0.1:$bao_port"
+moto_addr="http://127.0.0.1:$moto_port"
+
+# --- moto ---------------------------------------------------------------------------------
+if [[ "$real_aws" != 1 ]]; then
+    # Managed policies (arn:aws:iam::aws:policy/...) are not loaded by moto 5.x by default.
+    MOTO_IAM_LOAD_MANAGED_POLICIES=true TMPDIR="$work/tmp" \
+        "$moto" -H 127.0.0.1 -p "$moto_port" </dev/null >"$work/moto.log" 2>&1 &
+    moto_pid=$!
+    wait_http "$moto_addr/moto-api/data.json" moto "$moto_pid" || { tail -n 20 "$work/moto.log" >&2; exit 1; }
+fi
+
+# --- OpenBao ------------------------------------------------------------------------------
+printf 'plugin_directory = "%s"\n' "$work/plugins" >"$work/config.hcl"
+# TMPDIR: the plugin's unix sockets land in the scratch dir too. -dev-no-store-token: no
+# ~/.vault-token is written.
+TMPDIR="$work/tmp" "$bao" server -dev -dev-no-store-token -dev-root-token-id=root \
+    -dev-listen-address="127.0.0.1:$bao_port" -config="$work/config.hcl" \
+    </dev/null >"$work/bao.log" 2>&1 &
+bao_pid=$!
+wait_http "$bao_addr/v1/sys/health" OpenBao "$bao_pid" || { tail -n 20 "$work/bao.log" >&2; exit 1; }
+
+export BAO_ADDR="$bao_addr" BAO_TOKEN=root
+cp "$binary" "$plugin_path"
+chmod 0755 "$plugin_path"
+sha256="$(sha256sum "$plugin_path" | cut -d' ' -f1)"
+"$bao" plugin register -sha256="$sha256" -command="$plugin_command" secret aws >/dev/null
+"$bao" secrets enable aws >/dev/null
+say "plugin $plugin_command (sha256 $sha256) registered as 'aws' and mounted at aws/"
+
+# --- what to type -------------------------------------------------------------------------
+if [[ "$real_aws" == 1 ]]; then
+    root_config="bao write aws/config/root access_key=<AKIA...> secret_key=<...> region=us-east-1"
+else
+    root_config="bao write aws/config/root access_key=testing secret_key=testing region=us-east-1 \\
+      iam_endpoint=$moto_addr sts_endpoint=$moto_addr"
+fi
+cat <<MSG
+
+OpenBao $("$bao" version | head -n1 | cut -d' ' -f2) is running at $bao_addr with the plugin mounted at aws/.
+$(if [[ "$real_aws" == 1 ]]; then echo "AWS: real AWS (moto not started)."; else echo "AWS: moto at $moto_addr (account 123456789012, any credentials accepted)."; fi)
+
+In another shell:
+
+    export BAO_ADDR=$bao_addr BAO_TOKEN=root
+    export VAULT_ADDR=$bao_addr VAULT_TOKEN=root
+    export PATH="$venv_bin:\$PATH"
+
+Works now:
+
+    bao path-help aws
+    bao write aws/config/lease lease=30m lease_max=1h
+    bao read aws/config/lease
+
+In progress (the engine paths below arrive in later issues):
+
+    $root_config
+    bao write aws/roles/demo credential_type=iam_user \\
+      policy_arns=arn:aws:iam::aws:policy/ReadOnlyAccess
+    bao read aws/creds/demo
+    bao write aws/roles/deploy credential_type=assumed_role \\
+      role_arns=arn:aws:iam::123456789012:role/deploy
+    bao write aws/sts/deploy ttl=15m
+
+Logs: $work/bao.log$(if [[ "$real_aws" != 1 ]]; then echo " and $work/moto.log"; fi)
+Press Ctrl-C to stop everything and remove $work.
+MSG
+
+# Waits on the server; a signal interrupts the wait and the traps clean up.
+set +e
+wait "$bao_pid"
+status=$?
+set -e
+say "OpenBao exited with status $status; last log lines:"
+tail -n 20 "$work/bao.log" >&2 || true
+exit "$status"
