@@ -799,13 +799,7 @@ async fn cleanup_then_shutdown_exits_cleanly_within_two_seconds() {
     );
     let socket = host.process.socket_path().expect("unix socket");
     assert!(!socket.exists(), "socket {socket:?} removed on exit");
-    let leftovers: Vec<_> = std::fs::read_dir(host.process.tmpdir())
-        .expect("tmpdir")
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "nothing left in TMPDIR: {leftovers:?}"
-    );
+    assert_tmpdir_empty(&host.process);
     assert_eq!(host.process.stdout_after_handshake().await, "");
 }
 
@@ -821,6 +815,17 @@ async fn sigterm_exits_cleanly_and_removes_the_socket() {
     );
     let socket = host.process.socket_path().expect("unix socket");
     assert!(!socket.exists(), "socket {socket:?} removed on SIGTERM");
+    assert_tmpdir_empty(&host.process);
+}
+
+/// The plugin's private socket directory must go with the socket: OpenBao launches a
+/// process per mount, reload and registration probe.
+fn assert_tmpdir_empty(process: &common::host::PluginProcess) {
+    let leftovers: Vec<_> = std::fs::read_dir(process.tmpdir())
+        .expect("tmpdir")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    assert!(leftovers.is_empty(), "left behind in TMPDIR: {leftovers:?}");
 }
 
 #[tokio::test]
@@ -860,6 +865,7 @@ async fn plugin_exits_when_the_host_never_connects() {
     );
     let socket = plugin.socket_path().expect("unix socket");
     assert!(!socket.exists(), "socket {socket:?} removed");
+    assert_tmpdir_empty(&plugin);
 }
 
 #[tokio::test]
