@@ -7,16 +7,38 @@ use std::path::{Path, PathBuf};
 
 /// (layer, crate modules it may name, external crates it must not name)
 const RULES: &[(&str, &[&str], &[&str])] = &[
-    ("logical", &["logical"], &["tonic", "prost", "aws_sdk_iam", "aws_sdk_sts", "aws_config"]),
-    ("framework", &["framework", "logical"], &["tonic", "prost", "aws_sdk_iam", "aws_sdk_sts", "aws_config"]),
+    (
+        "logical",
+        &["logical"],
+        &["tonic", "prost", "aws_sdk_iam", "aws_sdk_sts", "aws_config"],
+    ),
+    (
+        "framework",
+        &["framework", "logical"],
+        &["tonic", "prost", "aws_sdk_iam", "aws_sdk_sts", "aws_config"],
+    ),
     ("aws", &["aws", "framework", "logical"], &["tonic", "prost"]),
-    ("client", &["client", "logical", "pb"], &["aws_sdk_iam", "aws_sdk_sts", "aws_config"]),
-    ("backend", &["backend", "client", "logical", "pb"], &["aws_sdk_iam", "aws_sdk_sts", "aws_config"]),
-    ("plugin", &["plugin", "backend", "logical", "pb"], &["aws_sdk_iam", "aws_sdk_sts", "aws_config"]),
+    (
+        "client",
+        &["client", "logical", "pb"],
+        &["aws_sdk_iam", "aws_sdk_sts", "aws_config"],
+    ),
+    (
+        "backend",
+        &["backend", "client", "logical", "pb"],
+        &["aws_sdk_iam", "aws_sdk_sts", "aws_config"],
+    ),
+    (
+        "plugin",
+        &["plugin", "backend", "logical", "pb"],
+        &["aws_sdk_iam", "aws_sdk_sts", "aws_config"],
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -48,7 +70,10 @@ fn names(code: &str, externals: &[&str]) -> (BTreeSet<String>, BTreeSet<String>)
             continue; // e.g. `some_crate::`
         }
         let rest = &code[i + "crate::".len()..];
-        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
         if !name.is_empty() {
             modules.insert(name);
         }
@@ -78,20 +103,37 @@ fn layers_only_use_what_they_may() {
             let text = std::fs::read_to_string(&file).expect("read source");
             let (modules, externals) = names(&code_only(&text), forbidden);
             for m in modules.iter().filter(|m| !allowed.contains(&m.as_str())) {
-                violations.push(format!("{}: layer `{layer}` uses crate::{m}", file.display()));
+                violations.push(format!(
+                    "{}: layer `{layer}` uses crate::{m}",
+                    file.display()
+                ));
             }
             for e in externals {
-                violations.push(format!("{}: layer `{layer}` uses external crate `{e}`", file.display()));
+                violations.push(format!(
+                    "{}: layer `{layer}` uses external crate `{e}`",
+                    file.display()
+                ));
             }
         }
     }
-    assert!(violations.is_empty(), "forbidden dependencies:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "forbidden dependencies:\n{}",
+        violations.join("\n")
+    );
 }
 
 #[test]
 fn the_scanner_sees_what_it_must() {
-    let (m, e) = names("use crate::pb::x;\nlet a = tonic::Status::ok(); my_crate::z();", &["tonic"]);
+    let (m, e) = names(
+        "use crate::pb::x;\nlet a = tonic::Status::ok(); my_crate::z();",
+        &["tonic"],
+    );
     assert_eq!(m.into_iter().collect::<Vec<_>>(), vec!["pb".to_string()]);
     assert_eq!(e.into_iter().collect::<Vec<_>>(), vec!["tonic".to_string()]);
-    assert!(code_only("let x = 1; // crate::pb").find("crate::").is_none());
+    assert!(
+        code_only("let x = 1; // crate::pb")
+            .find("crate::")
+            .is_none()
+    );
 }

@@ -10,7 +10,10 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait Dialer: Send + Sync {
     /// Waits (bounded) for the host to announce `broker_id`, then dials it with mTLS.
-    async fn dial(&self, broker_id: u32) -> Result<tonic::transport::Channel, crate::logical::Error>;
+    async fn dial(
+        &self,
+        broker_id: u32,
+    ) -> Result<tonic::transport::Channel, crate::logical::Error>;
 }
 
 use std::sync::Arc;
