@@ -35,3 +35,7 @@ pub fn factory() -> Factory {
         Box::pin(async { Ok(Arc::new(Placeholder) as Arc<dyn Backend>) })
     })
 }
+
+pub mod policy_document;
+pub mod role;
+pub mod username;
