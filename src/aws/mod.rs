@@ -7,7 +7,10 @@
 //! The engine never sees gRPC: it depends on `framework` and `logical` only.
 
 mod path_config_lease;
+pub mod policy_document;
+pub mod role;
 mod storage;
+pub mod username;
 
 use std::sync::Arc;
 use std::time::Duration;
