@@ -358,7 +358,8 @@ async fn setup_through_the_broker_reaches_the_host_storage() {
         "the plugin dialed the broker listener"
     );
 
-    // Stored exactly like the Go engine: time.Duration as integer nanoseconds.
+    // Stored exactly like the Go engine (an untagged struct: Go field names, and
+    // time.Duration as integer nanoseconds), so a mount can switch binaries.
     let stored: Value = host
         .state
         .storage
@@ -368,7 +369,7 @@ async fn setup_through_the_broker_reaches_the_host_storage() {
         .expect("config/lease stored in the host's storage");
     assert_eq!(
         stored,
-        json!({"lease": 1_800_000_000_000_i64, "lease_max": 3_600_000_000_000_i64})
+        json!({"Lease": 1_800_000_000_000_i64, "LeaseMax": 3_600_000_000_000_i64})
     );
 
     let read = host.request("read", "config/lease", None).await;
@@ -771,7 +772,7 @@ async fn large_messages_pass_both_ways() {
 
     // A stored entry above 4 MiB must come back through the plugin's Storage client.
     let entry =
-        json!({"lease": 1_800_000_000_000_i64, "lease_max": 3_600_000_000_000_i64, "pad": big});
+        json!({"Lease": 1_800_000_000_000_i64, "LeaseMax": 3_600_000_000_000_i64, "pad": big});
     host.state
         .storage
         .put_json("config/lease", &entry)
