@@ -172,7 +172,8 @@ async fn accept_loop(
         tokio::spawn(async move {
             let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
             match handshake.await {
-                Ok(Ok(tls)) => {
+                // grpc-go >= 1.67 refuses a client that did not negotiate ALPN h2.
+                Ok(Ok(tls)) if tls.get_ref().1.alpn_protocol() == Some(b"h2") => {
                     state.connections.fetch_add(1, Ordering::SeqCst);
                     let _ = tx.send(Ok(TlsIo(tls))).await;
                 }

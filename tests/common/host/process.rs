@@ -350,6 +350,12 @@ impl PluginProcess {
             let (network, address, config) = (network.clone(), address.clone(), config.clone());
             async move {
                 let tls = dial(&network, &address, (*config).clone()).await?;
+                // grpc-go >= 1.67 drops a connection without ALPN h2; so do we.
+                if tls.get_ref().1.alpn_protocol() != Some(b"h2") {
+                    return Err(std::io::Error::other(
+                        "credentials: cannot check peer: missing selected ALPN property",
+                    ));
+                }
                 Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(tls))
             }
         });
