@@ -32,11 +32,9 @@ pub use issue::{
 pub use update::{MergedRole, RoleUpdate};
 pub use validate::{Arn, RoleErrors, USER_PATH_PATTERN, parse_arn};
 
-/// Storage prefix of roles (`role/<name>`).
-pub const ROLE_PREFIX: &str = "role/";
-
-/// Storage prefix of pre-0.10 Vault roles (`policy/<name>`), read and upgraded on access.
-pub const LEGACY_ROLE_PREFIX: &str = "policy/";
+/// The storage prefixes of roles (`role/<name>`) and of legacy roles (`policy/<name>`),
+/// which live with every other storage key in `storage`.
+pub use super::storage::{LEGACY_ROLE_PREFIX, ROLE_PREFIX};
 
 /// The kinds of credentials a role issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
