@@ -851,14 +851,19 @@ async fn sigint_is_ignored() {
 // Watchdog: OpenBao does not always kill plugins it gave up on (prototype-findings §8).
 // ---------------------------------------------------------------------------------------
 
-/// The transport gives the host 30 s to connect after the handshake line.
-const NEVER_CONNECTED_LIMIT: Duration = Duration::from_secs(45);
+/// The transport gives the host 30 s to connect after the handshake line (and after a
+/// Setup); these tests shorten both to [`WATCHDOG_SECS`] through the plugin's test knob.
+const NEVER_CONNECTED_LIMIT: Duration = Duration::from_secs(15);
+const WATCHDOG_SECS: &str = "3";
 /// ... and 5 s of absence once it was connected.
 const HOST_GONE_LIMIT: Duration = Duration::from_secs(15);
 
 #[tokio::test]
 async fn plugin_exits_when_the_host_never_connects() {
-    let mut plugin = Launch::openbao().spawn().await;
+    let mut plugin = Launch::openbao()
+        .set("AWS_RS_WATCHDOG_TIMEOUT", WATCHDOG_SECS)
+        .spawn()
+        .await;
     let status = plugin.wait_exit(NEVER_CONNECTED_LIMIT).await;
     assert!(
         status.is_some(),
@@ -889,7 +894,8 @@ async fn plugin_exits_when_the_host_goes_away() {
 /// the process running when Setup fails at mount time).
 #[tokio::test]
 async fn plugin_exits_when_setup_is_never_followed_up() {
-    let mut host = Host::start().await;
+    let mut host =
+        Host::start_with(Launch::openbao().set("AWS_RS_WATCHDOG_TIMEOUT", WATCHDOG_SECS)).await;
     let reply = host.setup().await.expect("Setup RPC");
     assert_eq!(reply.err, "", "Setup; stderr:\n{}", host.process.stderr());
     let status = host.process.wait_exit(NEVER_CONNECTED_LIMIT).await;

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::Error;
 
@@ -44,6 +45,9 @@ pub struct PluginEnv {
     pub unix_socket_dir: Option<PathBuf>,
     /// Group (name or numeric id) that must be able to use the socket.
     pub unix_socket_group: Option<String>,
+    /// Overrides the watchdog's connect and setup limits (`AWS_RS_WATCHDOG_TIMEOUT`, whole
+    /// seconds). For tests that prove the watchdog without waiting 30 s; not for production.
+    pub watchdog_timeout: Option<Duration>,
 }
 
 impl PluginEnv {
@@ -83,6 +87,7 @@ impl PluginEnv {
             max_port,
             unix_socket_dir: non_empty(get(UNIX_SOCKET_DIR)).map(PathBuf::from),
             unix_socket_group: non_empty(get(UNIX_SOCKET_GROUP)).map(str::to_owned),
+            watchdog_timeout: parse_watchdog_timeout(get(WATCHDOG_TIMEOUT))?,
         })
     }
 
@@ -107,6 +112,23 @@ fn offers_version(list: &str, version: u32) -> bool {
 /// Go's `strconv.ParseBool` truth values; anything unparseable counts as false.
 fn parse_go_bool(value: &str) -> bool {
     matches!(value, "1" | "t" | "T" | "true" | "TRUE" | "True")
+}
+
+/// Our own knob (see [`PluginEnv::watchdog_timeout`]).
+pub const WATCHDOG_TIMEOUT: &str = "AWS_RS_WATCHDOG_TIMEOUT";
+
+fn parse_watchdog_timeout(raw: Option<&str>) -> Result<Option<Duration>, Error> {
+    let Some(raw) = non_empty(raw) else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Some(Duration::from_secs(secs))),
+        _ => Err(Error::InvalidEnv {
+            var: WATCHDOG_TIMEOUT,
+            value: raw.to_owned(),
+            reason: "must be a positive number of seconds".to_owned(),
+        }),
+    }
 }
 
 fn parse_port(var: &'static str, value: Option<&str>, default: u16) -> Result<u16, Error> {
@@ -165,6 +187,23 @@ mod tests {
         assert_eq!((env.min_port, env.max_port), (10000, 25000));
         assert_eq!(env.unix_socket_dir, None);
         assert_eq!(env.unix_socket_group, None);
+    }
+
+    #[test]
+    fn watchdog_timeout_is_whole_positive_seconds() {
+        assert_eq!(
+            PluginEnv::from_map(&host_env())
+                .expect("env")
+                .watchdog_timeout,
+            None
+        );
+        let env = PluginEnv::from_map(&with(host_env(), WATCHDOG_TIMEOUT, "3")).expect("env");
+        assert_eq!(env.watchdog_timeout, Some(Duration::from_secs(3)));
+        for bad in ["0", "-1", "3s", "soon"] {
+            let err = PluginEnv::from_map(&with(host_env(), WATCHDOG_TIMEOUT, bad))
+                .expect_err("invalid timeout");
+            assert!(err.to_string().contains(WATCHDOG_TIMEOUT), "{err}");
+        }
     }
 
     #[test]

@@ -279,6 +279,7 @@ mod tests {
             max_port: 25000,
             unix_socket_dir: dir.map(Path::to_path_buf),
             unix_socket_group: None,
+            watchdog_timeout: None,
         }
     }
 

@@ -121,7 +121,12 @@ pub fn serve(factory: Factory) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return refuse(&Error::Runtime(e)),
     };
-    let code = runtime.block_on(serve_async(factory, &env, ServeOptions::default()));
+    let mut opts = ServeOptions::default();
+    if let Some(limit) = env.watchdog_timeout {
+        opts.watchdog.connect = limit;
+        opts.watchdog.setup = limit;
+    }
+    let code = runtime.block_on(serve_async(factory, &env, opts));
     // Leftover tasks (a stalled TLS handshake, a backend's background work) are dropped,
     // not awaited: the host asked us to go, or is gone.
     runtime.shutdown_timeout(Duration::from_millis(200));

@@ -37,6 +37,7 @@ fn env_for(host: &Identity) -> PluginEnv {
         max_port: 25000,
         unix_socket_dir: None,
         unix_socket_group: None,
+        watchdog_timeout: None,
     }
 }
 
