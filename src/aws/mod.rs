@@ -1,20 +1,32 @@
-//! [engine] The AWS secrets engine, built on the framework: `factory()` is the
+//! \[engine\] The AWS secrets engine, built on the framework: `factory()` is the
 //! `logical::Factory` the binary hands to the transport. Each API path family lives in
 //! its own `path_*.rs` file named after the URL, as in the Go engine; storage keys live
-//! in `storage`. This issue brings `config/lease`; roles, credentials and the root
-//! configuration follow in later issues.
+//! in `storage`. Every mount gets one [`backend::AwsBackend`] (client cache and locks)
+//! shared by its handlers and hooks; the AWS calls go through the narrow traits of
+//! [`api`], built by a [`clients::ClientFactory`] (the SDK in production, the recording
+//! fakes of [`fake`] in tests, through [`factory_with`]).
 //!
-//! The engine never sees gRPC: it depends on `framework` and `logical` only.
+//! The engine never sees gRPC: it depends on `framework`, `logical` and the AWS SDK only.
 
+pub mod api;
+pub mod backend;
+pub mod clients;
+pub mod error;
+pub mod fake;
 mod path_config_lease;
+mod path_config_root;
 mod path_roles;
 pub mod policy_document;
 pub mod role;
+pub mod root_config;
 mod storage;
 pub mod username;
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use backend::AwsBackend;
+use clients::{ClientFactory, SdkClientFactory};
 
 use crate::framework::{self, WAL_PREFIX, parse_duration_second_str};
 use crate::logical::{Backend, BackendConfig, Error, Factory, SpecialPaths};
@@ -26,24 +38,39 @@ const OPERATION_PREFIX_AWS: &str = "aws";
 /// an older entry is a leftover to roll back (the Go engine's value).
 const MIN_WAL_ROLLBACK_AGE: Duration = Duration::from_secs(5 * 60);
 
-/// Overrides [`MIN_WAL_ROLLBACK_AGE`] (a Vault duration such as `5s`), so end-to-end
+/// Overrides `MIN_WAL_ROLLBACK_AGE` (a Vault duration such as `5s`), so end-to-end
 /// tests need not wait five minutes. Not meant for production.
 pub const WAL_MIN_AGE_ENV: &str = "AWS_RS_WAL_MIN_AGE";
 
-/// The factory the binary hands to the transport: builds one engine instance per mount.
-/// Reads [`WAL_MIN_AGE_ENV`] at each mount; an unparsable value fails the mount loudly.
+/// The factory the binary hands to the transport: builds one engine instance per mount,
+/// each with its own SDK clients. Reads [`WAL_MIN_AGE_ENV`] at each mount; an
+/// unparsable value fails the mount loudly.
 pub fn factory() -> Factory {
-    Arc::new(|config: BackendConfig| {
+    mount_factory(|| Arc::new(SdkClientFactory::new()))
+}
+
+/// A factory whose mounts get their AWS clients from `clients` (tests pass
+/// [`fake::FakeClientFactory`]); otherwise the same as [`factory`].
+pub fn factory_with(clients: Arc<dyn ClientFactory>) -> Factory {
+    mount_factory(move || Arc::clone(&clients))
+}
+
+fn mount_factory(clients: impl Fn() -> Arc<dyn ClientFactory> + Send + Sync + 'static) -> Factory {
+    let clients = Arc::new(clients);
+    Arc::new(move |config: BackendConfig| {
+        let clients = Arc::clone(&clients);
         Box::pin(async move {
             let min_age = wal_min_age(env_var(WAL_MIN_AGE_ENV)?.as_deref())?;
-            let backend = builder(min_age).build(&config)?;
+            let state = AwsBackend::new(clients());
+            let backend = builder(state, min_age).build(&config)?;
             Ok(Arc::new(backend) as Arc<dyn Backend>)
         })
     })
 }
 
-/// The engine's declaration.
-fn builder(wal_min_age: Duration) -> framework::BackendBuilder {
+/// The engine's declaration, its handlers and hooks sharing `state`.
+fn builder(state: Arc<AwsBackend>, wal_min_age: Duration) -> framework::BackendBuilder {
+    let on_invalidate = Arc::clone(&state);
     framework::Backend::builder()
         .help(BACKEND_HELP.trim())
         .special_paths(SpecialPaths {
@@ -51,9 +78,22 @@ fn builder(wal_min_age: Duration) -> framework::BackendBuilder {
             seal_wrap_storage: vec![storage::CONFIG_ROOT.to_string()],
             ..SpecialPaths::default()
         })
+        .path(path_config_root::path(Arc::clone(&state)))
         .path(path_config_lease::path())
         .paths(path_roles::paths(Arc::new(path_roles::Roles::default())))
+        .invalidate(move |_ctx, key| {
+            let state = Arc::clone(&on_invalidate);
+            async move { invalidate(&state, &key) }
+        })
         .wal_rollback_min_age(wal_min_age)
+}
+
+/// Another node changed `key` (performance standbys, replication): drop whatever was
+/// derived from it.
+fn invalidate(state: &AwsBackend, key: &str) {
+    if key == storage::CONFIG_ROOT {
+        state.clear_clients();
+    }
 }
 
 fn env_var(name: &str) -> Result<Option<String>, Error> {
@@ -118,9 +158,12 @@ mod tests {
         let storage = Arc::new(crate::logical::InMemoryStorage::new());
         let system = Arc::new(crate::logical::StaticSystemView::default());
         let config = framework::testing::TestBackend::config(storage, system);
-        let b = builder(Duration::from_secs(7))
-            .build(&config)
-            .expect("builds");
+        let b = builder(
+            AwsBackend::new(fake::FakeClientFactory::new()),
+            Duration::from_secs(7),
+        )
+        .build(&config)
+        .expect("builds");
         assert_eq!(b.wal_policy().min_age, Duration::from_secs(7));
         let sp = crate::logical::Backend::special_paths(&b);
         assert_eq!(sp.local_storage, vec!["wal/"]);

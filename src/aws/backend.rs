@@ -1,0 +1,208 @@
+//! \[engine\] `AwsBackend`: the state one mount of the engine shares between its handlers
+//! and hooks — the cache of IAM and STS clients, the `config/root` write lock and the
+//! role lock — and nothing else.
+//! Storage, system view and clock come with each request's `framework::Context`.
+//!
+//! Clients are built lazily from `config/root` through a [`ClientFactory`], kept until
+//! `config/root` is written or invalidated, and shared by every request meanwhile, so
+//! connections are reused. Creation is double-checked as in Vault (look under a read
+//! lock; on a miss, build under a build lock and look again), and a generation counter
+//! keeps a build that raced with a configuration change from caching clients made from
+//! the old configuration.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use super::api::{IamApi, StsApi};
+use super::clients::ClientFactory;
+use super::root_config::{self, RootConfig};
+use crate::logical::{Error, Storage};
+
+#[derive(Default)]
+struct ClientCache {
+    /// Bumped by every clear; a build stores its clients only if it did not change.
+    generation: u64,
+    iam: Option<Arc<dyn IamApi>>,
+    sts: Option<Arc<dyn StsApi>>,
+}
+
+/// Shared state of one mount.
+pub struct AwsBackend {
+    factory: Arc<dyn ClientFactory>,
+    // A std lock: it is never held across an await. Builds, which await, serialise on
+    // `build` instead, so requests that hit the cache never wait for a build.
+    cache: RwLock<ClientCache>,
+    build: tokio::sync::Mutex<()>,
+    config_lock: tokio::sync::Mutex<()>,
+    role_lock: tokio::sync::RwLock<()>,
+}
+
+impl AwsBackend {
+    /// State whose clients come from `factory`.
+    pub fn new(factory: Arc<dyn ClientFactory>) -> Arc<Self> {
+        Arc::new(AwsBackend {
+            factory,
+            cache: RwLock::new(ClientCache::default()),
+            build: tokio::sync::Mutex::new(()),
+            config_lock: tokio::sync::Mutex::new(()),
+            role_lock: tokio::sync::RwLock::new(()),
+        })
+    }
+
+    /// The IAM API for the mount's current `config/root` (built on first use).
+    pub async fn iam(&self, storage: &dyn Storage) -> Result<Arc<dyn IamApi>, Error> {
+        if let Some(iam) = self.read_cache().iam.clone() {
+            return Ok(iam);
+        }
+        let _building = self.build.lock().await;
+        // Another request may have built it while this one waited for the lock.
+        let generation = {
+            let cache = self.read_cache();
+            if let Some(iam) = cache.iam.clone() {
+                return Ok(iam);
+            }
+            cache.generation
+        };
+        // Read the configuration only after noting the generation: a write landing in
+        // between bumps it, and the clients built here are then not cached.
+        let config = current_config(storage).await?;
+        let iam = self.factory.iam(&config).await?;
+        let mut cache = self.write_cache();
+        if cache.generation == generation {
+            cache.iam = Some(Arc::clone(&iam));
+        }
+        Ok(iam)
+    }
+
+    /// The STS API for the mount's current `config/root` (built on first use).
+    pub async fn sts(&self, storage: &dyn Storage) -> Result<Arc<dyn StsApi>, Error> {
+        if let Some(sts) = self.read_cache().sts.clone() {
+            return Ok(sts);
+        }
+        let _building = self.build.lock().await;
+        let generation = {
+            let cache = self.read_cache();
+            if let Some(sts) = cache.sts.clone() {
+                return Ok(sts);
+            }
+            cache.generation
+        };
+        let config = current_config(storage).await?;
+        let sts = self.factory.sts(&config).await?;
+        let mut cache = self.write_cache();
+        if cache.generation == generation {
+            cache.sts = Some(Arc::clone(&sts));
+        }
+        Ok(sts)
+    }
+
+    /// Drops the cached clients; the next call builds new ones from `config/root`.
+    /// Requests already holding a client finish with it.
+    pub fn clear_clients(&self) {
+        let mut cache = self.write_cache();
+        cache.generation = cache.generation.wrapping_add(1);
+        cache.iam = None;
+        cache.sts = None;
+    }
+
+    /// Serialises writes of `config/root`, so that two partial updates cannot both
+    /// start from the same stored entry and lose one another's change.
+    pub fn config_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.config_lock
+    }
+
+    /// Serialises role changes with the reads that must see a role whole (Vault's
+    /// `roleMutex`): writers take it exclusively, readers shared.
+    pub fn role_lock(&self) -> &tokio::sync::RwLock<()> {
+        &self.role_lock
+    }
+
+    // The cache only ever holds whole `Option`s, so a panic elsewhere while the lock was
+    // held cannot leave it half-written; recovering from poisoning is safe.
+    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, ClientCache> {
+        self.cache.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_cache(&self) -> std::sync::RwLockWriteGuard<'_, ClientCache> {
+        self.cache.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// `config/root`, or the defaults when it was never written (Vault then builds clients
+/// from the environment's credentials).
+async fn current_config(storage: &dyn Storage) -> Result<RootConfig, Error> {
+    Ok(root_config::load(storage).await?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::fake::FakeClientFactory;
+    use crate::logical::InMemoryStorage;
+
+    #[tokio::test]
+    async fn clients_are_built_once_and_rebuilt_after_a_clear() {
+        let factory = FakeClientFactory::new();
+        let backend = AwsBackend::new(factory.clone());
+        let storage = InMemoryStorage::new();
+        for _ in 0..3 {
+            backend.sts(&storage).await.expect("sts");
+            backend.iam(&storage).await.expect("iam");
+        }
+        assert_eq!((factory.sts_builds(), factory.iam_builds()), (1, 1));
+        backend.clear_clients();
+        backend.sts(&storage).await.expect("sts");
+        backend.iam(&storage).await.expect("iam");
+        assert_eq!((factory.sts_builds(), factory.iam_builds()), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn builds_see_the_stored_config_or_the_defaults() {
+        let factory = FakeClientFactory::new();
+        let backend = AwsBackend::new(factory.clone());
+        let storage = InMemoryStorage::new();
+        backend.sts(&storage).await.expect("sts");
+        assert_eq!(factory.last_config(), Some(RootConfig::default()));
+
+        let config = RootConfig {
+            region: "eu-west-1".into(),
+            ..RootConfig::default()
+        };
+        root_config::save(&storage, &config).await.expect("save");
+        backend.clear_clients();
+        backend.iam(&storage).await.expect("iam");
+        assert_eq!(factory.last_config(), Some(config));
+    }
+
+    #[tokio::test]
+    async fn a_build_racing_a_clear_is_not_cached() {
+        let factory = FakeClientFactory::new();
+        let backend = AwsBackend::new(factory.clone());
+        let storage = InMemoryStorage::new();
+        // The factory clears the cache while it builds, as a config write would.
+        let during = Arc::clone(&backend);
+        factory.on_build(move || during.clear_clients());
+        backend.sts(&storage).await.expect("sts");
+        backend.sts(&storage).await.expect("sts");
+        assert_eq!(factory.sts_builds(), 2, "the first build was not cached");
+    }
+
+    #[tokio::test]
+    async fn storage_failures_surface_as_errors() {
+        let factory = FakeClientFactory::new();
+        let backend = AwsBackend::new(factory.clone());
+        let storage = InMemoryStorage::new();
+        storage
+            .put(crate::logical::StorageEntry {
+                key: "config/root".into(),
+                value: b"not json".to_vec(),
+                seal_wrap: false,
+            })
+            .await
+            .expect("put");
+        assert!(matches!(
+            backend.iam(&storage).await,
+            Err(Error::Internal(_))
+        ));
+        assert_eq!(factory.iam_builds(), 0);
+    }
+}
