@@ -1,37 +1,124 @@
-//! [engine] The AWS secrets engine. Placeholder until the engine lands: answers every
-//! request with "unsupported path".
+//! [engine] The AWS secrets engine, built on the framework: `factory()` is the
+//! `logical::Factory` the binary hands to the transport. Each API path family lives in
+//! its own `path_*.rs` file named after the URL, as in the Go engine; storage keys live
+//! in `storage`. This issue brings `config/lease`; roles, credentials and the root
+//! configuration follow in later issues.
+//!
+//! The engine never sees gRPC: it depends on `framework` and `logical` only.
+
+mod path_config_lease;
+mod storage;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use async_trait::async_trait;
+use crate::framework::{self, WAL_PREFIX, parse_duration_second_str};
+use crate::logical::{Backend, BackendConfig, Error, Factory, SpecialPaths};
 
-use crate::logical::{
-    Backend, BackendConfig, Error, ExistenceCheck, Factory, Request, Response, SpecialPaths,
-};
+/// Prefix of the engine's OpenAPI operation IDs (`aws-configure-lease`, ...).
+const OPERATION_PREFIX_AWS: &str = "aws";
 
-struct Placeholder;
+/// A WAL entry guards a half-made IAM user; any issuance finishes well within this, so
+/// an older entry is a leftover to roll back (the Go engine's value).
+const MIN_WAL_ROLLBACK_AGE: Duration = Duration::from_secs(5 * 60);
 
-#[async_trait]
-impl Backend for Placeholder {
-    async fn handle_request(&self, _req: Request) -> Result<Option<Response>, Error> {
-        Err(Error::UnsupportedPath)
-    }
-    async fn handle_existence_check(&self, _req: Request) -> Result<ExistenceCheck, Error> {
-        Ok(ExistenceCheck::default())
-    }
-    fn special_paths(&self) -> SpecialPaths {
-        SpecialPaths::default()
-    }
-    async fn initialize(&self) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn invalidate(&self, _key: &str) {}
-    async fn cleanup(&self) {}
-}
+/// Overrides [`MIN_WAL_ROLLBACK_AGE`] (a Vault duration such as `5s`), so end-to-end
+/// tests need not wait five minutes. Not meant for production.
+pub const WAL_MIN_AGE_ENV: &str = "AWS_RS_WAL_MIN_AGE";
 
 /// The factory the binary hands to the transport: builds one engine instance per mount.
+/// Reads [`WAL_MIN_AGE_ENV`] at each mount; an unparsable value fails the mount loudly.
 pub fn factory() -> Factory {
-    Arc::new(|_config: BackendConfig| {
-        Box::pin(async { Ok(Arc::new(Placeholder) as Arc<dyn Backend>) })
+    Arc::new(|config: BackendConfig| {
+        Box::pin(async move {
+            let min_age = wal_min_age(env_var(WAL_MIN_AGE_ENV)?.as_deref())?;
+            let backend = builder(min_age).build(&config)?;
+            Ok(Arc::new(backend) as Arc<dyn Backend>)
+        })
     })
+}
+
+/// The engine's declaration.
+fn builder(wal_min_age: Duration) -> framework::BackendBuilder {
+    framework::Backend::builder()
+        .help(BACKEND_HELP.trim())
+        .special_paths(SpecialPaths {
+            local_storage: vec![WAL_PREFIX.to_string()],
+            seal_wrap_storage: vec![storage::CONFIG_ROOT.to_string()],
+            ..SpecialPaths::default()
+        })
+        .path(path_config_lease::path())
+        .wal_rollback_min_age(wal_min_age)
+}
+
+fn env_var(name: &str) -> Result<Option<String>, Error> {
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Error::Internal(format!("{name} is not valid UTF-8")))
+        }
+    }
+}
+
+/// The WAL minimum age: the override if set (Vault duration syntax), else the default.
+fn wal_min_age(overridden: Option<&str>) -> Result<Duration, Error> {
+    let Some(raw) = overridden else {
+        return Ok(MIN_WAL_ROLLBACK_AGE);
+    };
+    let nanos = parse_duration_second_str(raw.trim())
+        .map_err(|e| Error::Internal(format!("invalid {WAL_MIN_AGE_ENV} {raw:?}: {e}")))?;
+    u64::try_from(nanos).map(Duration::from_nanos).map_err(|_| {
+        Error::Internal(format!(
+            "invalid {WAL_MIN_AGE_ENV} {raw:?}: must not be negative"
+        ))
+    })
+}
+
+const BACKEND_HELP: &str = "
+The AWS backend dynamically generates AWS access keys for a set of
+IAM policies. The AWS access keys have a configurable lease set and
+are automatically revoked at the end of the lease.
+
+After mounting this backend, credentials to generate IAM keys must
+be configured with the \"root\" path and policies must be written using
+the \"roles/\" endpoints before any access keys can be generated.
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wal_min_age_defaults_and_overrides() {
+        assert_eq!(
+            wal_min_age(None).expect("default"),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            wal_min_age(Some("5s")).expect("override"),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            wal_min_age(Some("90")).expect("seconds"),
+            Duration::from_secs(90)
+        );
+        let err = wal_min_age(Some("soon")).expect_err("invalid");
+        assert!(err.to_string().contains("AWS_RS_WAL_MIN_AGE"), "{err}");
+        assert!(wal_min_age(Some("-5s")).is_err());
+    }
+
+    #[test]
+    fn builder_declares_special_paths_and_wal_age() {
+        let storage = Arc::new(crate::logical::InMemoryStorage::new());
+        let system = Arc::new(crate::logical::StaticSystemView::default());
+        let config = framework::testing::TestBackend::config(storage, system);
+        let b = builder(Duration::from_secs(7))
+            .build(&config)
+            .expect("builds");
+        assert_eq!(b.wal_policy().min_age, Duration::from_secs(7));
+        let sp = crate::logical::Backend::special_paths(&b);
+        assert_eq!(sp.local_storage, vec!["wal/"]);
+        assert_eq!(sp.seal_wrap_storage, vec!["config/root"]);
+    }
 }

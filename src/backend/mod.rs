@@ -1,8 +1,36 @@
-//! [protocol adapter] The Vault backend protocol: serves `pb.Backend` (and
-//! `logical.PluginVersion`) on top of an engine held only as `logical::Backend`.
-//! Placeholder: the owner of this layer replaces it.
+//! [protocol adapter] The Vault backend protocol: serves `pb.Backend` and
+//! `logical.PluginVersion` on top of an engine held only as a `logical::Backend`.
+//!
+//! This layer imports `pb`, `logical` and `client`, never the transport (`plugin`) or the
+//! engine kit (`framework`, `aws`). The transport hands it a [`Dialer`] for the broker and
+//! mounts the routes returned by [`services`] next to its own go-plugin services. It does
+//! not serve the PluginMultiplexing service: `Unimplemented` tells the host we are not
+//! multiplexed, so it starts one process per mount.
+//!
+//! Layout: `server` (the RPCs), `instances` (Setup/Cleanup bookkeeping keyed by
+//! `multiplex_id`), `convert` (pb <-> logical messages), `error_map` (logical errors <->
+//! `ProtoError`), `version` (PluginVersion).
+
+mod convert;
+pub mod error_map;
+mod instances;
+mod server;
+mod version;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+
+use crate::client::MAX_MESSAGE_SIZE;
+use crate::logical::Factory;
+use crate::pb::logical::plugin_version_server::PluginVersionServer;
+use crate::pb::pb::backend_server::BackendServer as PbBackendServer;
+
+pub use server::BackendServer;
+pub use version::PLUGIN_VERSION;
 
 /// Dials the host's brokered listener with the given broker id and returns a gRPC channel
 /// to it (Storage and SystemView live there). Implemented by `plugin::broker`; injected so
@@ -10,18 +38,21 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait Dialer: Send + Sync {
     /// Waits (bounded) for the host to announce `broker_id`, then dials it with mTLS.
-    async fn dial(&self, broker_id: u32) -> Result<tonic::transport::Channel, crate::logical::Error>;
+    async fn dial(
+        &self,
+        broker_id: u32,
+    ) -> Result<tonic::transport::Channel, crate::logical::Error>;
 }
-
-use std::sync::Arc;
-
-use crate::logical::Factory;
 
 /// The gRPC services this layer serves on the plugin's listener: `pb.Backend` and
 /// `logical.PluginVersion`, with message-size limits raised to match Go's (MaxInt32).
 /// The transport adds its own go-plugin services to the returned routes.
 pub fn services(factory: Factory, dialer: Arc<dyn Dialer>) -> tonic::service::Routes {
-    // Placeholder until the protocol adapter lands.
-    let _ = (factory, dialer);
-    tonic::service::Routes::default()
+    let backend = PbBackendServer::new(BackendServer::new(factory, dialer))
+        .max_decoding_message_size(MAX_MESSAGE_SIZE)
+        .max_encoding_message_size(MAX_MESSAGE_SIZE);
+    let version = PluginVersionServer::new(version::VersionServer)
+        .max_decoding_message_size(MAX_MESSAGE_SIZE)
+        .max_encoding_message_size(MAX_MESSAGE_SIZE);
+    tonic::service::Routes::new(backend).add_service(version)
 }

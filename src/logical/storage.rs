@@ -67,7 +67,11 @@ pub trait StorageExt: Storage {
     }
 
     /// Encodes `value` as JSON and writes it at `key`.
-    async fn put_json<T: Serialize + Sync + ?Sized>(&self, key: &str, value: &T) -> Result<(), Error> {
+    async fn put_json<T: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), Error> {
         self.put(StorageEntry::json(key, value)?).await
     }
 }
@@ -139,8 +143,19 @@ mod tests {
     #[tokio::test]
     async fn list_returns_immediate_children() {
         let s = InMemoryStorage::new();
-        for k in ["role/a", "role/b", "role/sub/c", "role/sub/d", "config/root"] {
-            s.put(StorageEntry { key: k.into(), ..Default::default() }).await.expect("put");
+        for k in [
+            "role/a",
+            "role/b",
+            "role/sub/c",
+            "role/sub/d",
+            "config/root",
+        ] {
+            s.put(StorageEntry {
+                key: k.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("put");
         }
         assert_eq!(s.list("role/").await.expect("list"), vec!["a", "b", "sub/"]);
         assert_eq!(s.list("").await.expect("list"), vec!["config/", "role/"]);
@@ -150,7 +165,9 @@ mod tests {
     #[tokio::test]
     async fn json_round_trip_and_delete() {
         let s = InMemoryStorage::new();
-        s.put_json("k", &serde_json::json!({"a": 1})).await.expect("put");
+        s.put_json("k", &serde_json::json!({"a": 1}))
+            .await
+            .expect("put");
         let v: Option<serde_json::Value> = s.get_json("k").await.expect("get");
         assert_eq!(v, Some(serde_json::json!({"a": 1})));
         s.delete("k").await.expect("delete");

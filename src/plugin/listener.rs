@@ -14,7 +14,7 @@
 //! Accepting connections and TLS live in `incoming`.
 
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -167,14 +167,54 @@ fn bind_unix(env: &PluginEnv) -> io::Result<Bound> {
     })
 }
 
+/// Prefix of our private socket directories: `<prefix><pid>-<random hex>`.
+const PRIVATE_DIR_PREFIX: &str = "vault-plugin-aws-rs-";
+
 fn create_private_dir() -> io::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "vault-plugin-aws-rs-{}-{:08x}",
+    let tmp = std::env::temp_dir();
+    remove_stale_private_dirs(&tmp);
+    let dir = tmp.join(format!(
+        "{PRIVATE_DIR_PREFIX}{}-{:08x}",
         std::process::id(),
         rand::random::<u32>()
     ));
     std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
     Ok(dir)
+}
+
+/// Removes socket directories left by earlier plugin processes that could not clean up
+/// (SIGKILL, OOM kill, host crash), so they do not pile up in the server's temp dir.
+/// Only directories owned by our user whose process no longer exists are touched; a live
+/// process (even an unrelated one that reused the pid) keeps its directory. Best effort.
+fn remove_stale_private_dirs(tmp: &Path) {
+    let Ok(our_uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(stale_dir_pid) else {
+            continue;
+        };
+        let owned = entry
+            .metadata()
+            .is_ok_and(|m| m.is_dir() && m.uid() == our_uid);
+        if owned && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The pid in a private directory name, if the name is one of ours.
+fn stale_dir_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(PRIVATE_DIR_PREFIX)?;
+    let (pid, suffix) = rest.split_once('-')?;
+    if suffix.is_empty() || !suffix.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    pid.parse().ok()
 }
 
 /// Lets `group` (a name or a numeric id) connect: chgrp the socket and make it 0660, as
@@ -305,6 +345,28 @@ mod tests {
         assert_eq!(bound.network, Network::Tcp);
         assert!(bound.address.starts_with("127.0.0.1:"), "{}", bound.address);
         assert_eq!(bound.cleanup.socket_path(), None);
+    }
+
+    #[test]
+    fn stale_dirs_of_dead_processes_are_removed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        // pid 0 never names a live process in /proc; our own pid always does.
+        let dead = tmp.path().join(format!("{PRIVATE_DIR_PREFIX}0-deadbeef"));
+        let live = tmp.path().join(format!(
+            "{PRIVATE_DIR_PREFIX}{}-0badcafe",
+            std::process::id()
+        ));
+        let other = tmp.path().join("vault-plugin-other-0-deadbeef");
+        for d in [&dead, &live, &other] {
+            std::fs::create_dir(d).expect("mkdir");
+        }
+        std::fs::write(dead.join("plugin.sock"), b"").expect("file");
+        remove_stale_private_dirs(tmp.path());
+        assert!(!dead.exists(), "a dead process's directory is removed");
+        assert!(live.exists(), "a live process's directory stays");
+        assert!(other.exists(), "directories that are not ours stay");
+        assert_eq!(stale_dir_pid("vault-plugin-aws-rs-12-zz"), None);
+        assert_eq!(stale_dir_pid("vault-plugin-aws-rs-12-0a"), Some(12));
     }
 
     #[test]
