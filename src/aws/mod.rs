@@ -7,7 +7,11 @@
 //! The engine never sees gRPC: it depends on `framework` and `logical` only.
 
 mod path_config_lease;
+mod path_roles;
+pub mod policy_document;
+pub mod role;
 mod storage;
+pub mod username;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +52,7 @@ fn builder(wal_min_age: Duration) -> framework::BackendBuilder {
             ..SpecialPaths::default()
         })
         .path(path_config_lease::path())
+        .paths(path_roles::paths(Arc::new(path_roles::Roles::default())))
         .wal_rollback_min_age(wal_min_age)
 }
 

@@ -7,3 +7,10 @@ pub(crate) const CONFIG_ROOT: &str = "config/root";
 
 /// The `iam_user` lease settings: JSON `{"Lease": ns, "LeaseMax": ns}`.
 pub(crate) const CONFIG_LEASE: &str = "config/lease";
+
+/// Prefix of roles: `role/<name>` holds the JSON role (`role::Role`).
+pub const ROLE_PREFIX: &str = "role/";
+
+/// Prefix of pre-0.10 Vault roles: `policy/<name>` holds a raw policy document or ARN,
+/// upgraded to `role/<name>` when read.
+pub const LEGACY_ROLE_PREFIX: &str = "policy/";

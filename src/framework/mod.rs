@@ -43,6 +43,7 @@ mod operation;
 mod path;
 mod router;
 mod secret;
+pub mod template;
 pub mod testing;
 mod wal;
 

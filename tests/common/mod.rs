@@ -4,13 +4,14 @@
 //!
 //! This module knows nothing about OpenBao, moto or go-plugin. `openbao.rs` (a dev server
 //! with the plugin registered) and `moto.rs` (the AWS emulator) build on it, `http.rs` is a
-//! tiny HTTP/1.0 client for both, and `host.rs` (the go-plugin host of the protocol suite)
-//! is declared here by its owner when that file lands.
+//! tiny HTTP/1.0 client for both, and `host.rs` (with `host/`) is the
+//! go-plugin host of the protocol suite.
 //!
 //! Every test binary that says `mod common;` compiles all of it, so helpers one suite does
 //! not use are expected: hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod host;
 pub mod http;
 pub mod moto;
 pub mod openbao;
