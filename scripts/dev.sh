@@ -179,15 +179,17 @@ Works now:
     bao path-help aws
     bao write aws/config/lease lease=30m lease_max=1h
     bao read aws/config/lease
-
-In progress (the engine paths below arrive in later issues):
-
-    $root_config
     bao write aws/roles/demo credential_type=iam_user \\
       policy_arns=arn:aws:iam::aws:policy/ReadOnlyAccess
-    bao read aws/creds/demo
+    bao read aws/roles/demo
     bao write aws/roles/deploy credential_type=assumed_role \\
       role_arns=arn:aws:iam::123456789012:role/deploy
+    bao list aws/roles
+
+In progress (config/root, creds/ and sts/ arrive in later issues):
+
+    $root_config
+    bao read aws/creds/demo
     bao write aws/sts/deploy ttl=15m
 
 Logs: $work/bao.log$(if [[ "$real_aws" != 1 ]]; then echo " and $work/moto.log"; fi)

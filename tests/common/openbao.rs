@@ -275,12 +275,18 @@ impl OpenBao {
         pids_of_executable(&self.plugin_path())
     }
 
+    /// The whole server log so far (which includes the plugin's re-levelled stderr).
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join(format!("bao-{}.log", self.port))
+    }
+
     /// The last lines of the server log (which includes the plugin's re-levelled stderr).
     pub fn log_tail(&self, lines: usize) -> String {
-        tail(
-            &self.dir.path().join(format!("bao-{}.log", self.port)),
-            lines,
-        )
+        tail(&self.log_path(), lines)
     }
 }
 
