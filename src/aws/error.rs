@@ -89,8 +89,10 @@ impl AwsOperation {
     pub fn doing(self) -> &'static str {
         match self {
             AwsOperation::AssumeRole => "assuming role",
-            AwsOperation::GetFederationToken => "getting federation token",
-            AwsOperation::GetSessionToken => "getting session token",
+            // Vault says this for both token calls.
+            AwsOperation::GetFederationToken | AwsOperation::GetSessionToken => {
+                "generating STS keys"
+            }
             AwsOperation::GetCallerIdentity => "getting caller identity",
             AwsOperation::ListGroupPolicies => "listing group policies",
             AwsOperation::GetGroupPolicy => "getting group policy",

@@ -13,13 +13,17 @@ pub mod backend;
 pub mod clients;
 pub mod error;
 pub mod fake;
+pub mod lease_data;
 mod path_config_lease;
 mod path_config_root;
+mod path_creds;
 mod path_roles;
 pub mod policy_document;
 pub mod role;
 pub mod root_config;
+pub mod secret_access_keys;
 mod storage;
+mod sts;
 pub mod username;
 
 use std::sync::Arc;
@@ -28,7 +32,7 @@ use std::time::Duration;
 use backend::AwsBackend;
 use clients::{ClientFactory, SdkClientFactory};
 
-use crate::framework::{self, WAL_PREFIX, parse_duration_second_str};
+use crate::framework::{self, Clock, WAL_PREFIX, parse_duration_second_str};
 use crate::logical::{Backend, BackendConfig, Error, Factory, SpecialPaths};
 
 /// Prefix of the engine's OpenAPI operation IDs (`aws-configure-lease`, ...).
@@ -46,23 +50,37 @@ pub const WAL_MIN_AGE_ENV: &str = "AWS_RS_WAL_MIN_AGE";
 /// each with its own SDK clients. Reads [`WAL_MIN_AGE_ENV`] at each mount; an
 /// unparsable value fails the mount loudly.
 pub fn factory() -> Factory {
-    mount_factory(|| Arc::new(SdkClientFactory::new()))
+    mount_factory(|| Arc::new(SdkClientFactory::new()), None)
 }
 
 /// A factory whose mounts get their AWS clients from `clients` (tests pass
 /// [`fake::FakeClientFactory`]); otherwise the same as [`factory`].
 pub fn factory_with(clients: Arc<dyn ClientFactory>) -> Factory {
-    mount_factory(move || Arc::clone(&clients))
+    mount_factory(move || Arc::clone(&clients), None)
 }
 
-fn mount_factory(clients: impl Fn() -> Arc<dyn ClientFactory> + Send + Sync + 'static) -> Factory {
+/// [`factory_with`] whose mounts read time from `clock` (tests pin it, so lease TTLs
+/// computed from AWS expirations are exact).
+pub fn factory_with_clock(clients: Arc<dyn ClientFactory>, clock: Arc<dyn Clock>) -> Factory {
+    mount_factory(move || Arc::clone(&clients), Some(clock))
+}
+
+fn mount_factory(
+    clients: impl Fn() -> Arc<dyn ClientFactory> + Send + Sync + 'static,
+    clock: Option<Arc<dyn Clock>>,
+) -> Factory {
     let clients = Arc::new(clients);
     Arc::new(move |config: BackendConfig| {
         let clients = Arc::clone(&clients);
+        let clock = clock.clone();
         Box::pin(async move {
             let min_age = wal_min_age(env_var(WAL_MIN_AGE_ENV)?.as_deref())?;
             let state = AwsBackend::new(clients());
-            let backend = builder(state, min_age).build(&config)?;
+            let mut builder = builder(state, min_age);
+            if let Some(clock) = clock {
+                builder = builder.clock(clock);
+            }
+            let backend = builder.build(&config)?;
             Ok(Arc::new(backend) as Arc<dyn Backend>)
         })
     })
@@ -80,7 +98,11 @@ fn builder(state: Arc<AwsBackend>, wal_min_age: Duration) -> framework::BackendB
         })
         .path(path_config_root::path(Arc::clone(&state)))
         .path(path_config_lease::path())
-        .paths(path_roles::paths(Arc::new(path_roles::Roles::default())))
+        .paths(path_roles::paths(Arc::new(path_roles::Roles::new(
+            Arc::clone(&state),
+        ))))
+        .path(path_creds::path(Arc::clone(&state)))
+        .secret(secret_access_keys::secret())
         .invalidate(move |_ctx, key| {
             let state = Arc::clone(&on_invalidate);
             async move { invalidate(&state, &key) }

@@ -21,6 +21,7 @@ use serde_json::json;
 use tokio::sync::RwLock;
 
 use super::OPERATION_PREFIX_AWS;
+use super::backend::AwsBackend;
 use super::role::{CredentialType, Role, RoleUpdate};
 use super::storage::{LEGACY_ROLE_PREFIX, ROLE_PREFIX};
 use crate::framework::{
@@ -35,30 +36,38 @@ const REPLICATION_PERFORMANCE_SECONDARY: u32 = 1 << 6;
 /// Vault's `consts.ReplicationPerformanceStandby`: bit 14 of the replication state.
 const REPLICATION_PERFORMANCE_STANDBY: u32 = 1 << 14;
 
-/// The role paths' shared state: one lock serialising every role read-modify-write (the
-/// Go engine's `roleMutex`). A tokio lock, because it is held across storage calls.
-///
-/// Seam: this belongs in the engine's shared state (`AwsBackend`); until that exists the
-/// factory creates one per mount and hands it to [`paths`]. The credential paths read
-/// roles through [`Roles::get`] so that they see legacy roles too.
-#[derive(Debug, Default)]
+/// The role paths' view of the mount's shared state: every role read-modify-write
+/// serialises on [`AwsBackend::role_lock`] (the Go engine's `roleMutex`), which the
+/// credential paths share, so an issuance never sees a role half-written. A tokio lock,
+/// because it is held across storage calls. The credential paths read roles through
+/// [`Roles::get`] so that they see legacy roles too.
+#[derive(Clone)]
 pub(crate) struct Roles {
-    lock: RwLock<()>,
+    state: Arc<AwsBackend>,
 }
 
 impl Roles {
+    /// The roles of the mount whose shared state is `state`.
+    pub(crate) fn new(state: Arc<AwsBackend>) -> Self {
+        Roles { state }
+    }
+
+    fn lock(&self) -> &RwLock<()> {
+        self.state.role_lock()
+    }
+
     /// The role `name`: `role/<name>`, else the legacy `policy/<name>` upgraded, with the
     /// upgrade persisted where this node may write. `None` when neither exists.
     pub(crate) async fn get(&self, ctx: &Context, name: &str) -> Result<Option<Role>, Error> {
         {
-            let _read = self.lock.read().await;
+            let _read = self.lock().read().await;
             if let Some(role) = load_current(ctx.storage(), name).await? {
                 return Ok(Some(role));
             }
         }
         // Persisting an upgrade writes storage, so it takes the write lock; another
         // request may have upgraded or written the role in between, hence the second look.
-        let _write = self.lock.write().await;
+        let _write = self.lock().write().await;
         if let Some(role) = load_current(ctx.storage(), name).await? {
             return Ok(Some(role));
         }
@@ -121,7 +130,7 @@ where
 }
 
 async fn list_roles(roles: Arc<Roles>, ctx: Context, _data: FieldData) -> HandlerResult {
-    let _read = roles.lock.read().await;
+    let _read = roles.lock().read().await;
     let mut names: BTreeSet<String> = ctx.storage().list(ROLE_PREFIX).await?.into_iter().collect();
     names.extend(ctx.storage().list(LEGACY_ROLE_PREFIX).await?);
     if names.is_empty() {
@@ -143,7 +152,7 @@ async fn write_role(roles: Arc<Roles>, ctx: Context, data: FieldData) -> Handler
     let name = data.get_string("name")?;
     let update = role_update(&data)?;
     let storage = ctx.storage();
-    let _write = roles.lock.write().await;
+    let _write = roles.lock().write().await;
     let existing = match load_current(storage, &name).await? {
         Some(role) => Some(role),
         // Upgraded in memory only: it is stored below, merged, or not at all.
@@ -168,7 +177,7 @@ async fn write_role(roles: Arc<Roles>, ctx: Context, data: FieldData) -> Handler
 /// Existing leases are not revoked: they keep what they were issued with (as in Vault).
 async fn delete_role(roles: Arc<Roles>, ctx: Context, data: FieldData) -> HandlerResult {
     let name = data.get_string("name")?;
-    let _write = roles.lock.write().await;
+    let _write = roles.lock().write().await;
     // The legacy entry goes first: if the second delete fails, the newer definition is
     // what remains, never an older one resurrected by the upgrade on the next read.
     ctx.storage().delete(&legacy_key(&name)).await?;

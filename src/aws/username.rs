@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::time::SystemTime;
 
 use crate::framework::template::Template;
 
@@ -162,8 +163,18 @@ pub fn generate_username(
     template: &Template,
     meta: &UsernameMetadata,
 ) -> Result<String, UsernameError> {
+    generate_username_at(template, meta, SystemTime::now())
+}
+
+/// [`generate_username`] with `now` as the time of `unix_time` and friends, so that
+/// names follow the engine's clock.
+pub fn generate_username_at(
+    template: &Template,
+    meta: &UsernameMetadata,
+    now: SystemTime,
+) -> Result<String, UsernameError> {
     let name = template
-        .render(&meta.fields())
+        .render_at(&meta.fields(), now)
         .map_err(UsernameError::Render)?;
     check_len(meta.kind, name)
 }

@@ -1,0 +1,185 @@
+//! \[engine\] `creds/<name>` and `sts/<name>` (Vault's `path_user.go`): read or write to
+//! get credentials from a role. This file decides everything that needs no AWS call —
+//! the role, which credential type the path yields, the STS lifetime, the role ARN, the
+//! MFA code — and refuses a bad request with a 400 naming the field before anything
+//! reaches AWS; the issuance itself is `sts`'s.
+//!
+//! `iam_user` credentials are not issued by this build yet (the next issue adds them);
+//! such roles get a clear 400 and no AWS call.
+
+use std::sync::Arc;
+
+use super::OPERATION_PREFIX_AWS;
+use super::backend::AwsBackend;
+use super::path_roles::Roles;
+use super::role::{CredentialType, CredsPath, Role};
+use super::sts::{self, Halt, Issue, Step, refuse};
+use crate::framework::template::go_quote;
+use crate::framework::{
+    Context, DisplayAttributes, FieldData, FieldSchema, FieldType, HandlerResult, Path,
+    PathOperation, generic_name_with_at_regex,
+};
+use crate::logical::{Operation, Request, Response};
+
+/// The answer for `iam_user` roles until their issuance lands.
+const IAM_USER_UNAVAILABLE: &str = "iam_user credentials are not available yet in this build; use a role with credential_type assumed_role, federation_token or session_token";
+
+/// The `(creds|sts)/<name>` path.
+pub(crate) fn path(state: Arc<AwsBackend>) -> Path {
+    let read = Arc::clone(&state);
+    let write = state;
+    Path::new(format!(
+        "(creds|sts)/{}",
+        generic_name_with_at_regex("name")
+    ))
+    .display(DisplayAttributes {
+        operation_prefix: OPERATION_PREFIX_AWS.to_string(),
+        operation_verb: "generate".to_string(),
+        ..DisplayAttributes::default()
+    })
+    .field(
+        "name",
+        FieldSchema::new(FieldType::String, "Name of the role"),
+    )
+    .field(
+        "role_arn",
+        FieldSchema::new(FieldType::String, ROLE_ARN_DESCRIPTION).query(),
+    )
+    .field(
+        "ttl",
+        FieldSchema::new(FieldType::DurationSecond, TTL_DESCRIPTION)
+            .with_default(3600)
+            .query(),
+    )
+    .field(
+        "role_session_name",
+        FieldSchema::new(FieldType::String, ROLE_SESSION_NAME_DESCRIPTION).query(),
+    )
+    .field(
+        "mfa_code",
+        FieldSchema::new(FieldType::String, MFA_CODE_DESCRIPTION).query(),
+    )
+    .operation(
+        Operation::Read,
+        PathOperation::new(move |ctx, req, data| {
+            let state = Arc::clone(&read);
+            async move { read_creds(state, ctx, req, data).await }
+        })
+        .display(DisplayAttributes {
+            operation_suffix: "credentials|sts-credentials".to_string(),
+            ..DisplayAttributes::default()
+        }),
+    )
+    .operation(
+        Operation::Update,
+        PathOperation::new(move |ctx, req, data| {
+            let state = Arc::clone(&write);
+            async move { read_creds(state, ctx, req, data).await }
+        })
+        .display(DisplayAttributes {
+            operation_suffix: "credentials-with-parameters|sts-credentials-with-parameters"
+                .to_string(),
+            ..DisplayAttributes::default()
+        }),
+    )
+    .help(PATH_CREDS_HELP_SYNOPSIS, PATH_CREDS_HELP_DESCRIPTION)
+}
+
+/// Reads and writes behave the same: parameters come from the query or the body.
+async fn read_creds(
+    state: Arc<AwsBackend>,
+    ctx: Context,
+    req: Request,
+    data: FieldData,
+) -> HandlerResult {
+    match issue(&state, &ctx, &req, &data).await {
+        Ok(resp) => Ok(Some(resp)),
+        Err(Halt::Respond(resp)) => Ok(Some(*resp)),
+        Err(Halt::Fail(e)) => Err(e),
+    }
+}
+
+async fn issue(
+    state: &Arc<AwsBackend>,
+    ctx: &Context,
+    req: &Request,
+    data: &FieldData,
+) -> Step<Response> {
+    let name = data.get_string("name")?;
+    let Some(role) = Roles::new(Arc::clone(state)).get(ctx, &name).await? else {
+        return Err(refuse(format!("Role {} not found", go_quote(&name))));
+    };
+    let path = if req.path.starts_with("sts/") {
+        CredsPath::Sts
+    } else {
+        CredsPath::Creds
+    };
+    let kind = role.credential_type_for(path).map_err(refuse)?;
+    if kind == CredentialType::IamUser {
+        return Err(refuse(IAM_USER_UNAVAILABLE));
+    }
+    let mount_max = ctx.system().max_lease_ttl().await?;
+    let ttl = role
+        .sts_ttl(kind, data.get_duration_ok("ttl")?, mount_max)
+        .map_err(refuse)?;
+    let issue = Issue {
+        role_name: &name,
+        role: &role,
+        display_name: &req.display_name,
+        ttl,
+    };
+    match kind {
+        CredentialType::AssumedRole => {
+            let role_arn = role
+                .select_role_arn(&data.get_string("role_arn")?, &name)
+                .map_err(refuse)?;
+            let session_name = data.get_string("role_session_name")?;
+            sts::assume_role(state, ctx, &issue, role_arn, &session_name).await
+        }
+        CredentialType::FederationToken => sts::federation_token(state, ctx, &issue).await,
+        CredentialType::SessionToken => {
+            let code = mfa_code(&role, &name, data.get_string("mfa_code")?)?;
+            sts::session_token(state, ctx, &issue, code).await
+        }
+        CredentialType::IamUser => Err(refuse(IAM_USER_UNAVAILABLE)),
+    }
+}
+
+/// The MFA code to send: required when the role names an MFA device, refused when it
+/// does not (AWS would reject a code without a device, less clearly).
+fn mfa_code(role: &Role, role_name: &str, code: String) -> Step<Option<String>> {
+    match (role.mfa_serial_number.is_empty(), code.is_empty()) {
+        (false, true) => Err(refuse(format!(
+            "mfa_code is required: role {} has mfa_serial_number set; pass the current code of that MFA device as mfa_code",
+            go_quote(role_name)
+        ))),
+        (true, false) => Err(refuse(format!(
+            "mfa_code was given but role {} has no mfa_serial_number; set mfa_serial_number on the role or leave mfa_code out",
+            go_quote(role_name)
+        ))),
+        (false, false) => Ok(Some(code)),
+        (true, true) => Ok(None),
+    }
+}
+
+const ROLE_ARN_DESCRIPTION: &str = "ARN of role to assume when credential_type is assumed_role";
+
+const TTL_DESCRIPTION: &str = "Lifetime of the returned credentials in seconds";
+
+const ROLE_SESSION_NAME_DESCRIPTION: &str = "Session name to use when assuming role. Max chars: 64";
+
+const MFA_CODE_DESCRIPTION: &str = "MFA code to provide for session tokens";
+
+const PATH_CREDS_HELP_SYNOPSIS: &str = "Generate AWS credentials from a specific Vault role.";
+
+const PATH_CREDS_HELP_DESCRIPTION: &str = "
+This path will generate new, never before used AWS credentials for
+accessing AWS. The IAM policy used to back this key pair will be
+the \"name\" parameter. For example, if this backend is mounted at \"aws\",
+then \"aws/creds/deploy\" would generate access keys for the \"deploy\" role.
+
+The access keys will have a lease associated with them. The access keys
+can be revoked by using the lease ID when using the iam_user credential type.
+When using AWS STS credential types (assumed_role, federation_token or
+session_token), revoking the lease does not revoke the access keys.
+";
