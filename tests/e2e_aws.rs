@@ -492,6 +492,8 @@ fn assert_refused(what: &str, response: &HttpResponse, needles: &[&str]) {
         response.body
     );
     let message = errors_of(response);
+    // Shown with `--nocapture`: the answers an operator would read.
+    eprintln!("{what}: {} {message:?}", response.status);
     for needle in needles {
         assert!(
             message.contains(needle),
@@ -602,7 +604,7 @@ fn bad_inputs_get_a_4xx_naming_the_problem_and_store_nothing() {
     let wrong_secret = "wrongwrongwrongwrongwrongwrongwrongwrong";
     world.configure_root(wrong_secret);
     let refused = sts(TARGET_ROLE, json!({}));
-    assert_refused("wrong root secret_key", &refused, &["AssumeRole"]);
+    assert_refused("wrong root secret_key", &refused, &["assuming role"]);
     let message = errors_of(&refused);
     assert!(
         message.contains("SignatureDoesNotMatch") || message.contains("InvalidClientTokenId"),
@@ -738,8 +740,11 @@ fn federation_token_and_session_token_roles_issue_credentials() {
         "{session:?}"
     );
     assert_eq!(field(&session, "lease_renewable"), "false");
+    // moto answers GetSessionToken (and GetFederationToken) with AWS's documentation
+    // example key, so only presence is checked; the default TTL is the hour of Vault.
+    assert!(!field(&session, "access_key").is_empty(), "{session:?}");
     assert!(
-        field(&session, "access_key").starts_with("ASIA"),
+        (3599..=3600).contains(&duration_secs(field(&session, "lease_duration"))),
         "{session:?}"
     );
     assert!(!field(&session, "secret_key").is_empty());
