@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs the plugin for real, for a developer: builds it, starts an OpenBao dev server and a
-# local moto "AWS" on free loopback ports, registers the binary by SHA-256 under the catalog
-# name `aws`, mounts it at aws/, prints the environment to export and example commands, then
-# waits. Ctrl-C (or SIGTERM) stops everything this script started, by PID, and removes its
-# scratch directory.
+# local moto "AWS" on free loopback ports, seeds moto like the multi-account tutorial (IAM
+# user vault-account with a key, role ec2-admin trusting it), then turns moto's request
+# signing and IAM policy checks on; registers the binary by SHA-256 under the catalog name
+# `aws`, mounts it at aws/, prints the environment to export and the tutorial's commands with
+# the real key, secret and role ARN filled in, then waits. Ctrl-C (or SIGTERM) stops
+# everything this script started, by PID, and removes its scratch directory.
 #
 # Usage: scripts/dev.sh [--real-aws] [--debug]
 #   --real-aws   (or AWS_RS_REAL_AWS=1) do not start moto; configure the engine against real AWS
@@ -15,7 +17,7 @@ real_aws="${AWS_RS_REAL_AWS:-0}"
 profile="${AWS_RS_DEV_PROFILE:-release}"
 plugin_command="vault-plugin-secrets-aws-rs"
 
-usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 for arg in "$@"; do
     case "$arg" in
         --real-aws) real_aws=1 ;;
@@ -136,6 +138,47 @@ if [[ "$real_aws" != 1 ]]; then
         "$moto" -H 127.0.0.1 -p "$moto_port" </dev/null >"$work/moto.log" 2>&1 &
     moto_pid=$!
     wait_http "$moto_addr/moto-api/data.json" moto "$moto_pid" || { tail -n 20 "$work/moto.log" >&2; exit 1; }
+    # The tutorial's AWS objects, created while moto still accepts anything; then every
+    # later call must be SigV4-signed by a known key and is checked against IAM policies
+    # and trust policies, as in AWS. Prints "<access key> <secret key> <role ARN>".
+    read -r root_key root_secret ec2admin_arn < <(
+        env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_ENDPOINT_URL AWS_CONFIG_FILE=/dev/null \
+            AWS_SHARED_CREDENTIALS_FILE=/dev/null "$python" - "$moto_addr" <<'PY'
+import json, sys, urllib.request
+import boto3
+endpoint = sys.argv[1]
+account_user = "arn:aws:iam::123456789012:user/vault-account"
+iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+iam.create_user(UserName="vault-account")
+key = iam.create_access_key(UserName="vault-account")["AccessKey"]
+# What the engine needs: STS for the STS types, group reads for iam_groups, and the IAM
+# user calls of iam_user credentials and config/rotate-root (later issues).
+iam.put_user_policy(UserName="vault-account", PolicyName="vault-root", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+        "sts:AssumeRole", "sts:GetFederationToken", "sts:GetSessionToken",
+        "iam:GetGroupPolicy", "iam:ListGroupPolicies", "iam:ListAttachedGroupPolicies",
+        "iam:GetUser", "iam:CreateUser", "iam:DeleteUser", "iam:TagUser",
+        "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys",
+        "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies",
+        "iam:AttachUserPolicy", "iam:DetachUserPolicy", "iam:ListAttachedUserPolicies",
+        "iam:AddUserToGroup", "iam:RemoveUserFromGroup", "iam:ListGroupsForUser"]}]}))
+role = iam.create_role(RoleName="ec2-admin", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": account_user},
+                   "Action": "sts:AssumeRole"}]}))["Role"]
+iam.attach_role_policy(RoleName="ec2-admin",
+                       PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+# From now on no call is free (moto's INITIAL_NO_AUTH_ACTION_COUNT = 0).
+# (text/plain: with urllib's default form type, the server would not see the body.)
+urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0",
+                                              headers={"Content-Type": "text/plain"}))
+print(key["AccessKeyId"], key["SecretAccessKey"], role["Arn"])
+PY
+    )
+    [[ -n "${ec2admin_arn:-}" ]] || { say "seeding moto failed"; tail -n 20 "$work/moto.log" >&2; exit 1; }
+    say "moto seeded: user vault-account ($root_key), role $ec2admin_arn; signing enforced"
 fi
 
 # --- OpenBao ------------------------------------------------------------------------------
@@ -158,15 +201,20 @@ say "plugin $plugin_command (sha256 $sha256) registered as 'aws' and mounted at 
 
 # --- what to type -------------------------------------------------------------------------
 if [[ "$real_aws" == 1 ]]; then
-    root_config="bao write aws/config/root access_key=<AKIA...> secret_key=<...> region=us-east-1"
+    aws_line="AWS: real AWS (moto not started)."
+    values="export key=<AKIA...> secret=<secret key> ec2adminarn=arn:aws:iam::<account>:role/<role>"
+    endpoints=""
 else
-    root_config="bao write aws/config/root access_key=testing secret_key=testing region=us-east-1 \\
+    aws_line="AWS: moto at $moto_addr (account 123456789012; signatures and IAM policies are checked)."
+    values="export key=$root_key secret=$root_secret ec2adminarn=$ec2admin_arn"
+    # The only addition to the tutorial: point the engine at moto.
+    endpoints=" \\
       iam_endpoint=$moto_addr sts_endpoint=$moto_addr"
 fi
 cat <<MSG
 
 OpenBao $("$bao" version | head -n1 | cut -d' ' -f2) is running at $bao_addr with the plugin mounted at aws/.
-$(if [[ "$real_aws" == 1 ]]; then echo "AWS: real AWS (moto not started)."; else echo "AWS: moto at $moto_addr (account 123456789012, any credentials accepted)."; fi)
+$aws_line
 
 In another shell:
 
@@ -174,23 +222,35 @@ In another shell:
     export VAULT_ADDR=$bao_addr VAULT_TOKEN=root
     export PATH="$venv_bin:\$PATH"
 
-Works now:
+The multi-account tutorial (its 'bao secrets enable aws' is already done):
 
-    bao path-help aws
-    bao write aws/config/lease lease=30m lease_max=1h
-    bao read aws/config/lease
-    bao write aws/roles/demo credential_type=iam_user \\
-      policy_arns=arn:aws:iam::aws:policy/ReadOnlyAccess
-    bao read aws/roles/demo
-    bao write aws/roles/deploy credential_type=assumed_role \\
-      role_arns=arn:aws:iam::123456789012:role/deploy
+    $values
+    bao write aws/config/root access_key=\$key secret_key=\$secret region=us-east-1$endpoints
+    bao write aws/roles/ec2-admin role_arns=\$ec2adminarn credential_type=assumed_role
+    bao write aws/sts/ec2-admin ttl=60m
+
+More that works now:
+
+    bao read aws/config/root
     bao list aws/roles
+    bao write aws/roles/fed credential_type=federation_token \\
+      policy_arns=arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess
+    bao write aws/sts/fed ttl=15m
+    bao write aws/roles/session credential_type=session_token
+    bao read aws/creds/session
+    bao write aws/config/lease lease=30m lease_max=1h
+$(if [[ "$real_aws" != 1 ]]; then cat <<USE
 
-In progress (config/root, creds/ and sts/ arrive in later issues):
+Use issued credentials against moto like against AWS (boto3 is in the venv):
 
-    $root_config
-    bao read aws/creds/demo
-    bao write aws/sts/deploy ttl=15m
+    AWS_ENDPOINT_URL=$moto_addr AWS_DEFAULT_REGION=us-east-1 \\
+    AWS_ACCESS_KEY_ID=<access_key> AWS_SECRET_ACCESS_KEY=<secret_key> AWS_SESSION_TOKEN=<session_token> \\
+      python -c 'import boto3; print(boto3.client("sts").get_caller_identity()["Arn"])'
+USE
+fi)
+
+Not yet (next issue): iam_user credentials (bao read aws/creds/<iam_user role>) and
+config/rotate-root.
 
 Logs: $work/bao.log$(if [[ "$real_aws" != 1 ]]; then echo " and $work/moto.log"; fi)
 Press Ctrl-C to stop everything and remove $work.

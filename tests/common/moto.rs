@@ -1,7 +1,8 @@
 //! The AWS emulator for acceptance tests (test layer): a `moto_server` process per test on
-//! a free loopback port, the gate for finding its binary, a reset between scenarios, and a
-//! raw query helper for checking what the engine did in "AWS" (for example that a revoked
-//! IAM user is gone). It knows nothing of OpenBao or of the engine's paths.
+//! a free loopback port, the gate for finding its binary, a reset between scenarios, a raw
+//! query helper for seeding and for checking what the engine did in "AWS" (for example that
+//! a revoked IAM user is gone), and where to find the Python (with boto3) that goes with
+//! it. It knows nothing of OpenBao or of the engine's paths.
 //!
 //! moto accepts any credentials unless started with `INITIAL_NO_AUTH_ACTION_COUNT`; it picks
 //! the service from the SigV4 credential scope, so [`Moto::query`] sends a syntactically
@@ -138,6 +139,18 @@ impl Moto {
         )
     }
 
+    /// Like [`Self::query`] but panics (with moto's answer) unless moto answers 200; returns
+    /// the XML body. For seeding, where any refusal is a broken fixture.
+    pub fn query_ok(&self, service: &str, action: &str, params: &[(&str, &str)]) -> String {
+        let response = self.query(service, action, params);
+        assert_eq!(
+            response.status, 200,
+            "{service} {action} refused by moto: {}",
+            response.body
+        );
+        response.body
+    }
+
     /// Whether the IAM user `name` exists in the emulator.
     pub fn iam_user_exists(&self, name: &str) -> bool {
         let response = self.query("iam", "GetUser", &[("UserName", name)]);
@@ -178,6 +191,41 @@ impl Drop for Moto {
         }
         self.server.stop(Duration::from_secs(5));
     }
+}
+
+/// The text of the first `<tag>…</tag>` element of a query-protocol XML answer, entities
+/// decoded (`&quot;`, `&amp;`, …). Enough for AWS's flat answers; not an XML parser.
+pub fn xml_text(body: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let start = body.find(&open)? + open.len();
+    let len = body[start..].find(&close)?;
+    Some(
+        body[start..start + len]
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// The Python interpreter of the virtualenv `moto_server` comes from (boto3 is installed
+/// there as a moto dependency), for tests that use AWS credentials the way a client would:
+/// `AWS_RS_PYTHON` if set, else the `python` beside `moto_server`.
+pub fn python_beside(moto_bin: &Path) -> PathBuf {
+    let path = match std::env::var("AWS_RS_PYTHON") {
+        Ok(path) => PathBuf::from(path),
+        Err(_) => moto_bin.with_file_name("python"),
+    };
+    // A venv's `python` is a symlink to the base interpreter: check the target is runnable.
+    assert!(
+        fs::metadata(&path).is_ok_and(|m| m.is_file()),
+        "no Python beside {} (looked for {}): set AWS_RS_PYTHON to a python with boto3",
+        moto_bin.display(),
+        path.display()
+    );
+    path
 }
 
 /// `application/x-www-form-urlencoded` encoding of one key or value.
