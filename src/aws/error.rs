@@ -287,11 +287,24 @@ where
     match err {
         SdkError::ServiceError(ctx) => {
             let meta = ctx.err().meta();
+            // The SDK reads code and message from `<ErrorResponse><Error>`; some endpoints
+            // (moto's signature checks, proxies) nest them differently or only send the
+            // `x-amzn-errortype` header, so fall back to those before giving up.
+            let body = ctx.raw().body().bytes().map(String::from_utf8_lossy);
+            let code = meta
+                .code()
+                .map(str::to_string)
+                .or_else(|| error_type_header(ctx.raw().headers().get("x-amzn-errortype")))
+                .or_else(|| body.as_deref().and_then(|b| xml_text(b, "Code")));
+            let message = meta
+                .message()
+                .map(str::to_string)
+                .or_else(|| body.as_deref().and_then(|b| xml_text(b, "Message")));
             let failure = ServiceFailure {
                 operation,
                 status: Some(ctx.raw().status().as_u16()),
-                code: meta.code().map(str::to_string),
-                message: meta.message().map(str::to_string),
+                code,
+                message,
                 request_id: meta
                     .request_id()
                     .or_else(|| ctx.raw().request_id())
@@ -323,6 +336,21 @@ where
         }
         _ => Error::Internal { operation, detail },
     }
+}
+
+/// The error code in an `x-amzn-errortype` header (`Code:http://…` or plain `Code`).
+fn error_type_header(value: Option<&str>) -> Option<String> {
+    let code = value?.split(':').next()?.trim();
+    (!code.is_empty()).then(|| code.to_string())
+}
+
+/// The text of the first `<tag>…</tag>` in an XML error body, if any.
+fn xml_text(body: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = body.find(&open)? + open.len();
+    let end = start + body[start..].find(&format!("</{tag}>"))?;
+    let text = body[start..end].trim();
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 /// The class of an answer AWS gave.

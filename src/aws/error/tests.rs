@@ -187,3 +187,35 @@ fn throttling_error_for_revoke_keeps_its_502() {
     let err = assume(400, "Throttling", "slow down");
     assert_eq!(err.into_logical_error().status(), Some(502));
 }
+
+#[test]
+fn code_and_message_missing_from_the_metadata_come_from_header_and_body() {
+    // moto nests signing errors as <ErrorResponse><Errors><Error>, which the SDK does not
+    // read: the code must still reach the client, from the header or the body.
+    let body = "<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code>\
+                <Message>The request signature we calculated does not match</Message>\
+                </Error></Errors></ErrorResponse>";
+    let mut raw = HttpResponse::new(403.try_into().expect("status"), body.into());
+    raw.headers_mut()
+        .insert("x-amzn-errortype", "SignatureDoesNotMatch:http://internal");
+    let meta = ErrorMetadata::builder().build();
+    let err = classify(
+        AwsOperation::AssumeRole,
+        SdkError::service_error(AssumeRoleError::generic(meta), raw),
+    );
+    let text = err.to_string();
+    assert!(matches!(err, Error::Rejected(_)), "{err:?}");
+    assert!(text.contains("SignatureDoesNotMatch"), "{text}");
+    assert!(text.contains("signature we calculated"), "{text}");
+
+    assert_eq!(
+        xml_text("<a><Code> X </Code></a>", "Code").as_deref(),
+        Some("X")
+    );
+    assert_eq!(xml_text("<Code></Code>", "Code"), None);
+    assert_eq!(
+        error_type_header(Some("Throttling:http://x")).as_deref(),
+        Some("Throttling")
+    );
+    assert_eq!(error_type_header(None), None);
+}
