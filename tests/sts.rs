@@ -537,6 +537,9 @@ async fn ttl_comes_from_the_role_default_and_is_capped_by_the_role_max() {
     let (data, secret) = issued(env.tb.write("sts/capped", json!({"ttl": "2h"})).await);
     assert_eq!(data["ttl"], json!(3600));
     assert_eq!(secret.lease_options.ttl, Duration::from_secs(3600));
+    // `ttl=0` means "not given" (Go's GetOk), so the role default applies.
+    let (data, _) = issued(env.tb.write("sts/capped", json!({"ttl": 0})).await);
+    assert_eq!(data["ttl"], json!(900));
     let durations: Vec<_> = env
         .assume_role_inputs()
         .into_iter()
@@ -546,7 +549,8 @@ async fn ttl_comes_from_the_role_default_and_is_capped_by_the_role_max() {
         durations,
         [
             Some(Duration::from_secs(900)),
-            Some(Duration::from_secs(3600))
+            Some(Duration::from_secs(3600)),
+            Some(Duration::from_secs(900))
         ]
     );
 }

@@ -141,16 +141,16 @@ fn response_data(config: &RootConfig) -> JsonMap {
 async fn write_config(
     backend: &AwsBackend,
     ctx: Context,
-    req: Request,
+    _req: Request,
     data: FieldData,
 ) -> HandlerResult {
     // Held until the clients are dropped, so a concurrent partial update cannot start
     // from the entry this one is replacing.
     let _writing = backend.config_lock().lock().await;
-    let mut config = match req.operation {
-        Operation::Create => RootConfig::default(),
-        _ => root_config::load(ctx.storage()).await?.unwrap_or_default(),
-    };
+    // Create vs update was decided by the existence check before the lock was taken; a
+    // concurrent first write may have stored an entry since, so always start from what is
+    // stored now (the defaults when nothing is).
+    let mut config = root_config::load(ctx.storage()).await?.unwrap_or_default();
     apply(&mut config, &data)?;
     let problems = config.problems();
     match problems.as_slice() {

@@ -120,7 +120,12 @@ async fn issue(
     }
     let mount_max = ctx.system().max_lease_ttl().await?;
     let ttl = role
-        .sts_ttl(kind, data.get_duration_ok("ttl")?, mount_max)
+        // `ttl=0` means "not given", as Go's GetOk treats a zero value.
+        .sts_ttl(
+            kind,
+            data.get_duration_ok("ttl")?.filter(|d| !d.is_zero()),
+            mount_max,
+        )
         .map_err(refuse)?;
     let issue = Issue {
         role_name: &name,

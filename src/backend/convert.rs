@@ -89,7 +89,10 @@ pub(crate) fn secret_from_proto(secret: pb::Secret) -> Result<Secret, Error> {
             .lease_options
             .map(lease_options_from_proto)
             .unwrap_or_default(),
-        internal_data: json_object_from_text(&secret.internal_data, "secret internal data")?,
+        // Internal data comes from the host's stored lease, not from the user: a broken one
+        // is an internal failure, not a bad request.
+        internal_data: json_object_from_text(&secret.internal_data, "secret internal data")
+            .map_err(|e| Error::Internal(e.to_string()))?,
         lease_id: secret.lease_id,
     })
 }
@@ -361,7 +364,8 @@ mod tests {
         };
         assert_eq!(
             secret_from_proto(s),
-            Err(Error::BadRequest(
+            // It comes from the host's stored lease, not the caller: an internal failure.
+            Err(Error::Internal(
                 "secret internal data must be a JSON object, not an array".into()
             ))
         );

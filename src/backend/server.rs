@@ -134,8 +134,7 @@ fn handle_request_reply(result: Result<Option<logical::Response>, Error>) -> Han
 
 /// The request inside a HandleRequest or HandleExistenceCheck, converted.
 fn logical_request(request: Option<crate::pb::pb::Request>) -> Result<logical::Request, Error> {
-    let request =
-        request.ok_or_else(|| Error::BadRequest("the host sent no request".to_string()))?;
+    let request = request.ok_or_else(|| Error::Internal("the host sent no request".to_string()))?;
     convert::request_from_proto(request)
 }
 

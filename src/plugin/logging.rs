@@ -44,6 +44,14 @@ pub fn init() {
         .try_init();
 }
 
+/// Caps the AWS SDK's own logging whatever the server's level: at debug and trace it logs
+/// whole requests (an MFA code, session policies) and SigV4 canonical requests (the
+/// session token of temporary root credentials). Our own lines never carry secrets; the
+/// SDK's would. Only `AWS_RS_LOG`, set deliberately by an operator, can lift it.
+const AWS_SDK_CAP: &str = "aws_smithy_runtime=info,aws_smithy_runtime_api=info,\
+aws_smithy_http_client=info,aws_sigv4=info,aws_config=info,aws_runtime=info,\
+aws_sdk_sts=info,aws_sdk_iam=info";
+
 /// The filter directive from the environment (see the module docs).
 fn filter_directive(var: impl Fn(&str) -> Option<String>) -> String {
     if let Some(directive) = var("AWS_RS_LOG").filter(|d| !d.trim().is_empty()) {
@@ -55,10 +63,12 @@ fn filter_directive(var: impl Fn(&str) -> Option<String>) -> String {
     match level {
         // Our own debug output is useful; that of the HTTP/2 stack drowns it.
         Some(l @ ("trace" | "debug")) => {
-            format!("{l},h2=info,hyper=info,hyper_util=info,tower=info,tonic=info,rustls=info")
+            format!(
+                "{l},h2=info,hyper=info,hyper_util=info,tower=info,tonic=info,rustls=info,{AWS_SDK_CAP}"
+            )
         }
-        Some(l) => l.to_owned(),
-        None => "info".to_owned(),
+        Some(l) => format!("{l},{AWS_SDK_CAP}"),
+        None => format!("info,{AWS_SDK_CAP}"),
     }
 }
 
@@ -346,23 +356,39 @@ mod tests {
                     .map(|(_, v)| (*v).to_owned())
             }
         };
-        assert_eq!(filter_directive(env(&[])), "info");
+        let level_of = |d: String| d.split(',').next().unwrap_or_default().to_owned();
+        assert_eq!(level_of(filter_directive(env(&[]))), "info");
         assert_eq!(
-            filter_directive(env(&[("VAULT_LOG_LEVEL", "WARNING")])),
+            level_of(filter_directive(env(&[("VAULT_LOG_LEVEL", "WARNING")]))),
             "warn"
         );
         assert_eq!(
-            filter_directive(env(&[
+            level_of(filter_directive(env(&[
                 ("BAO_LOG_LEVEL", "error"),
                 ("VAULT_LOG_LEVEL", "trace")
-            ])),
+            ]))),
             "error"
         );
         assert!(filter_directive(env(&[("BAO_LOG_LEVEL", "debug")])).starts_with("debug,h2=info"));
         assert_eq!(
-            filter_directive(env(&[("BAO_LOG_LEVEL", "chatty")])),
+            level_of(filter_directive(env(&[("BAO_LOG_LEVEL", "chatty")]))),
             "info"
         );
+        // The AWS SDK logs whole requests and SigV4 canonical requests at debug/trace:
+        // capped at every server level, and the directive must parse.
+        let levels: [&'static [(&str, &str)]; 4] = [
+            &[("BAO_LOG_LEVEL", "trace")],
+            &[("BAO_LOG_LEVEL", "debug")],
+            &[("BAO_LOG_LEVEL", "info")],
+            &[("BAO_LOG_LEVEL", "warn")],
+        ];
+        for pairs in levels {
+            let d = filter_directive(env(pairs));
+            for crate_name in ["aws_smithy_runtime=info", "aws_sigv4=info"] {
+                assert!(d.contains(crate_name), "{d}");
+            }
+            assert!(EnvFilter::try_new(&d).is_ok(), "{d}");
+        }
         assert_eq!(
             filter_directive(env(&[
                 ("AWS_RS_LOG", "plugin=trace"),

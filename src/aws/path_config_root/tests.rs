@@ -353,3 +353,21 @@ async fn factory_with_mounts_the_engine_over_the_given_clients() {
         "nothing is built before it is needed"
     );
 }
+
+#[tokio::test]
+async fn a_create_racing_an_earlier_first_write_keeps_what_that_write_stored() {
+    // Both writes passed the existence check before either stored anything, so the host
+    // sends the second as a create too; it must not reset what the first one set.
+    let m = mount().await;
+    m.tb.write("config/root", tutorial()).await.expect("first");
+    let mut body = JsonMap::new();
+    body.insert("max_retries".into(), json!(2));
+    let late_create =
+        crate::logical::Request::new(crate::logical::Operation::Create, "config/root")
+            .with_data(body);
+    m.tb.handle(late_create).await.expect("second");
+    let stored = m.stored().await.expect("stored");
+    assert_eq!(stored["access_key"], "AKIAEXAMPLE");
+    assert_eq!(stored["secret_key"], "wJalrXUtnFEMIK7MDENG");
+    assert_eq!(stored["max_retries"], 2);
+}

@@ -333,7 +333,8 @@ async fn errors_map_to_proto_error_types() {
         .await
         .expect("rpc")
         .into_inner();
-    assert_eq!(err_of(&reply).0, ERR_TYPE_STATUS_BAD_REQUEST);
+    // A message without a request is the host's fault, not the caller's: internal.
+    assert_eq!(err_of(&reply).0, ERR_TYPE_UNKNOWN);
 
     // Storage failures reported in band reach the host with their text unchanged.
     h.host.fail_in_band("cannot write to readonly storage");
