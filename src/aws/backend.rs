@@ -1,28 +1,36 @@
 //! \[engine\] `AwsBackend`: the state one mount of the engine shares between its handlers
-//! and hooks — the cache of IAM and STS clients, the `config/root` write lock and the
-//! role lock — and nothing else.
+//! and hooks — the cache of what is derived from `config/root` (IAM and STS clients, the
+//! parsed username template), the `config/root` write lock and the role lock — and
+//! nothing else.
 //! Storage, system view and clock come with each request's `framework::Context`.
 //!
-//! Clients are built lazily from `config/root` through a [`ClientFactory`], kept until
+//! Clients (and the template) are built lazily from `config/root` through a
+//! [`ClientFactory`], kept until
 //! `config/root` is written or invalidated, and shared by every request meanwhile, so
 //! connections are reused. Creation is double-checked as in Vault (look under a read
 //! lock; on a miss, build under a build lock and look again), and a generation counter
 //! keeps a build that raced with a configuration change from caching clients made from
 //! the old configuration.
 
+use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::api::{IamApi, StsApi};
 use super::clients::ClientFactory;
 use super::root_config::{self, RootConfig};
+use super::username::{DEFAULT_USERNAME_TEMPLATE, default_template, parse_username_template};
+use crate::framework::template::Template;
 use crate::logical::{Error, Storage};
 
 #[derive(Default)]
 struct ClientCache {
-    /// Bumped by every clear; a build stores its clients only if it did not change.
+    /// Bumped by every clear; a build stores its result only if it did not change.
     generation: u64,
     iam: Option<Arc<dyn IamApi>>,
     sts: Option<Arc<dyn StsApi>>,
+    /// The configured `username_template`, parsed: issuing STS credentials then needs no
+    /// storage round trip and no parse.
+    username_template: Option<Arc<Template>>,
 }
 
 /// Shared state of one mount.
@@ -50,49 +58,81 @@ impl AwsBackend {
 
     /// The IAM API for the mount's current `config/root` (built on first use).
     pub async fn iam(&self, storage: &dyn Storage) -> Result<Arc<dyn IamApi>, Error> {
-        if let Some(iam) = self.read_cache().iam.clone() {
-            return Ok(iam);
-        }
-        let _building = self.build.lock().await;
-        // Another request may have built it while this one waited for the lock.
-        let generation = {
-            let cache = self.read_cache();
-            if let Some(iam) = cache.iam.clone() {
-                return Ok(iam);
-            }
-            cache.generation
-        };
-        // Read the configuration only after noting the generation: a write landing in
-        // between bumps it, and the clients built here are then not cached.
-        let config = current_config(storage).await?;
-        let iam = self.factory.iam(&config).await?;
-        let mut cache = self.write_cache();
-        if cache.generation == generation {
-            cache.iam = Some(Arc::clone(&iam));
-        }
-        Ok(iam)
+        self.cached(
+            storage,
+            |c| c.iam.clone(),
+            |c, v| c.iam = Some(v),
+            |config| async move { self.factory.iam(&config).await },
+        )
+        .await
     }
 
     /// The STS API for the mount's current `config/root` (built on first use).
     pub async fn sts(&self, storage: &dyn Storage) -> Result<Arc<dyn StsApi>, Error> {
-        if let Some(sts) = self.read_cache().sts.clone() {
-            return Ok(sts);
+        self.cached(
+            storage,
+            |c| c.sts.clone(),
+            |c, v| c.sts = Some(v),
+            |config| async move { self.factory.sts(&config).await },
+        )
+        .await
+    }
+
+    /// The mount's `username_template`, parsed (Vault's default when unset). A stored
+    /// template that does not parse (written by another version) is a 400.
+    pub async fn username_template(&self, storage: &dyn Storage) -> Result<Arc<Template>, Error> {
+        self.cached(
+            storage,
+            |c| c.username_template.clone(),
+            |c, v| c.username_template = Some(v),
+            |config| {
+                let text = config.username_template().to_owned();
+                async move {
+                    if text == DEFAULT_USERNAME_TEMPLATE {
+                        return Ok(Arc::new(default_template().clone()));
+                    }
+                    parse_username_template(&text)
+                        .map(Arc::new)
+                        .map_err(|e| Error::BadRequest(e.to_string()))
+                }
+            },
+        )
+        .await
+    }
+
+    /// Double-checked creation of one cached value derived from `config/root`: look under
+    /// the read lock; on a miss build under the build lock and look again. The
+    /// configuration is read only after noting the generation: a write landing in between
+    /// bumps it, and the value built here is then returned but not cached.
+    async fn cached<'a, T, Fut>(
+        &'a self,
+        storage: &dyn Storage,
+        get: impl Fn(&ClientCache) -> Option<T>,
+        set: impl FnOnce(&mut ClientCache, T),
+        build: impl FnOnce(RootConfig) -> Fut,
+    ) -> Result<T, Error>
+    where
+        T: Clone,
+        Fut: Future<Output = Result<T, Error>> + 'a,
+    {
+        if let Some(value) = get(&self.read_cache()) {
+            return Ok(value);
         }
         let _building = self.build.lock().await;
         let generation = {
             let cache = self.read_cache();
-            if let Some(sts) = cache.sts.clone() {
-                return Ok(sts);
+            if let Some(value) = get(&cache) {
+                return Ok(value);
             }
             cache.generation
         };
         let config = current_config(storage).await?;
-        let sts = self.factory.sts(&config).await?;
+        let value = build(config).await?;
         let mut cache = self.write_cache();
         if cache.generation == generation {
-            cache.sts = Some(Arc::clone(&sts));
+            set(&mut cache, value.clone());
         }
-        Ok(sts)
+        Ok(value)
     }
 
     /// Drops the cached clients; the next call builds new ones from `config/root`.
@@ -102,6 +142,7 @@ impl AwsBackend {
         cache.generation = cache.generation.wrapping_add(1);
         cache.iam = None;
         cache.sts = None;
+        cache.username_template = None;
     }
 
     /// Serialises writes of `config/root`, so that two partial updates cannot both
@@ -153,6 +194,40 @@ mod tests {
         backend.sts(&storage).await.expect("sts");
         backend.iam(&storage).await.expect("iam");
         assert_eq!((factory.sts_builds(), factory.iam_builds()), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn the_username_template_is_parsed_once_per_configuration() {
+        use crate::logical::StorageExt;
+        let backend = AwsBackend::new(FakeClientFactory::new());
+        let storage = InMemoryStorage::new();
+        let default = backend.username_template(&storage).await.expect("default");
+        assert_eq!(*default, *default_template());
+
+        // A stored template is not read again until the cache is cleared (as a config
+        // write or invalidation does): no storage round trip per issuance.
+        let custom = serde_json::json!({"username_template": "{{ .DisplayName }}-x"});
+        storage.put_json("config/root", &custom).await.expect("put");
+        let cached = backend.username_template(&storage).await.expect("cached");
+        assert!(Arc::ptr_eq(&default, &cached));
+        backend.clear_clients();
+        let fresh = backend.username_template(&storage).await.expect("fresh");
+        assert_eq!(
+            *fresh,
+            Template::parse("{{ .DisplayName }}-x").expect("parse")
+        );
+
+        // A stored template that does not parse is the operator's to fix: a 400.
+        storage
+            .put_json(
+                "config/root",
+                &serde_json::json!({"username_template": "{{ nope }}"}),
+            )
+            .await
+            .expect("put");
+        backend.clear_clients();
+        let err = backend.username_template(&storage).await.expect_err("bad");
+        assert!(matches!(err, Error::BadRequest(_)), "{err:?}");
     }
 
     #[tokio::test]

@@ -20,12 +20,8 @@ use super::error::Error as AwsError;
 use super::lease_data::LeaseData;
 use super::policy_document;
 use super::role::Role;
-use super::root_config;
 use super::secret_access_keys;
-use super::username::{
-    DEFAULT_USERNAME_TEMPLATE, UsernameMetadata, default_template, generate_username_at,
-    normalize_role_session_name, parse_username_template,
-};
+use super::username::{UsernameMetadata, generate_username_at, normalize_role_session_name};
 use crate::framework::Context;
 use crate::logical::{Error, JsonMap, Response};
 
@@ -93,7 +89,7 @@ pub(crate) async fn assume_role(
     role_arn: String,
     requested_session_name: &str,
 ) -> Step<Response> {
-    let session_name = session_name(ctx, issue, requested_session_name).await?;
+    let session_name = session_name(state, ctx, issue, requested_session_name).await?;
     let policy = session_policy(state, ctx, issue.role).await?;
     let input = AssumeRoleInput {
         role_arn: role_arn.clone(),
@@ -117,7 +113,7 @@ pub(crate) async fn federation_token(
     ctx: &Context,
     issue: &Issue<'_>,
 ) -> Step<Response> {
-    let name = generate_name(ctx, &UsernameMetadata::sts()).await?;
+    let name = generate_name(state, ctx, &UsernameMetadata::sts()).await?;
     let policy = session_policy(state, ctx, issue.role).await?;
     if policy.document.is_empty() && policy.arns.is_empty() {
         return Err(refuse(
@@ -161,28 +157,28 @@ pub(crate) async fn session_token(
 
 /// The caller's session name, normalised, or one generated from the template's IAM
 /// branch with the token's display name and the role name.
-async fn session_name(ctx: &Context, issue: &Issue<'_>, requested: &str) -> Step<String> {
+async fn session_name(
+    state: &AwsBackend,
+    ctx: &Context,
+    issue: &Issue<'_>,
+    requested: &str,
+) -> Step<String> {
     if !requested.is_empty() {
         return normalize_role_session_name(requested).map_err(|e| refuse(e.to_string()));
     }
     generate_name(
+        state,
         ctx,
         &UsernameMetadata::iam(issue.display_name, issue.role_name),
     )
     .await
 }
 
-/// Renders the configured `username_template` (Vault's default when unset).
-async fn generate_name(ctx: &Context, meta: &UsernameMetadata) -> Step<String> {
-    let config = root_config::load(ctx.storage()).await?.unwrap_or_default();
-    let text = config.username_template();
-    let now = ctx.now();
-    let name = if text == DEFAULT_USERNAME_TEMPLATE {
-        generate_username_at(default_template(), meta, now)
-    } else {
-        parse_username_template(text).and_then(|t| generate_username_at(&t, meta, now))
-    };
-    name.map_err(|e| refuse(e.to_string()))
+/// Renders the configured `username_template` (Vault's default when unset), parsed once
+/// per configuration and cached with the clients.
+async fn generate_name(state: &AwsBackend, ctx: &Context, meta: &UsernameMetadata) -> Step<String> {
+    let template = state.username_template(ctx.storage()).await?;
+    generate_username_at(&template, meta, ctx.now()).map_err(|e| refuse(e.to_string()))
 }
 
 /// The role's policy document and ARNs, plus its groups' inline policies (merged into
