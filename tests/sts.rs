@@ -431,16 +431,6 @@ async fn bad_requests_are_refused_before_any_aws_call() {
             json!({"mfa_code": "123456"}),
             r#"mfa_code was given but role "plain" has no mfa_serial_number"#,
         ),
-        (
-            "creds/iam",
-            json!({}),
-            "iam_user credentials are not available yet in this build",
-        ),
-        (
-            "sts/iam",
-            json!({}),
-            "iam_user credentials are not available yet in this build",
-        ),
     ];
     for (path, body, expected) in cases {
         let env = env().await;
@@ -463,11 +453,6 @@ async fn bad_requests_are_refused_before_any_aws_call() {
         .await;
         env.role("plain", json!({"credential_type": "session_token"}))
             .await;
-        env.role(
-            "iam",
-            json!({"credential_type": "iam_user", "policy_arns": READ_ONLY}),
-        )
-        .await;
         let message = error_of(env.tb.write(path, body.clone()).await);
         assert!(
             message.starts_with(expected),
@@ -685,17 +670,8 @@ async fn revoking_an_sts_lease_is_a_no_op() {
 }
 
 #[tokio::test]
-async fn revoking_an_iam_user_lease_fails_until_iam_users_arrive() {
+async fn a_lease_with_an_unreadable_is_sts_is_an_internal_error() {
     let env = env().await;
-    let iam_user = lease(
-        json!({"secret_type": "access_keys", "username": "vault-root-dev-1", "policy": {}, "is_sts": false}),
-    );
-    match env.tb.revoke("creds/dev", iam_user, JsonMap::new()).await {
-        Err(Error::Internal(message)) => {
-            assert!(message.contains("not implemented yet"), "{message}")
-        }
-        other => panic!("expected an internal error, got {other:?}"),
-    }
     let odd = lease(json!({"secret_type": "access_keys", "username": "u", "is_sts": "yes"}));
     match env.tb.revoke("creds/dev", odd, JsonMap::new()).await {
         Err(Error::Internal(message)) => assert_eq!(

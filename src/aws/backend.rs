@@ -1,7 +1,8 @@
 //! \[engine\] `AwsBackend`: the state one mount of the engine shares between its handlers
 //! and hooks — the cache of what is derived from `config/root` (IAM and STS clients, the
-//! parsed username template), the `config/root` write lock and the role lock — and
-//! nothing else.
+//! parsed username template), the `config/root` write lock, the role lock, the engine's
+//! [`Timings`], the pending WAL commits of `iam_user` issuances and when the ledger was
+//! last swept — and nothing else.
 //! Storage, system view and clock come with each request's `framework::Context`.
 //!
 //! Clients (and the template) are built lazily from `config/root` through a
@@ -13,10 +14,12 @@
 //! the old configuration.
 
 use std::future::Future;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
 
-use super::api::{IamApi, StsApi};
+use super::api::{IamAccessKey, IamApi, StsApi};
 use super::clients::ClientFactory;
+use super::handover::{DEFAULT_HANDOVER_DELAY, Handover};
 use super::root_config::{self, RootConfig};
 use super::username::{DEFAULT_USERNAME_TEMPLATE, default_template, parse_username_template};
 use crate::framework::template::Template;
@@ -33,9 +36,46 @@ struct ClientCache {
     username_template: Option<Arc<Template>>,
 }
 
+/// The engine's time limits (see `aws::factory` for the environment overrides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    /// A WAL entry, lease or ledger entry younger than this may belong to work in flight
+    /// or to a user IAM does not show yet: not rolled back, and a missing user is not yet
+    /// counted as deleted (5 minutes, as Vault).
+    pub min_age: Duration,
+    /// A WAL or ledger entry whose cleanup keeps failing is dropped, with an error log
+    /// line naming the user, once it is this much older than when it became due.
+    pub max_age: Duration,
+    /// How long an `iam_user` issuance keeps its WAL entry after answering (`handover`).
+    pub handover_delay: Duration,
+    /// How long `wait_for_propagation` waits for AWS to accept a new key.
+    pub propagation_timeout: Duration,
+}
+
+/// Default [`Timings::min_age`].
+pub const DEFAULT_MIN_AGE: Duration = Duration::from_secs(5 * 60);
+/// Default [`Timings::max_age`].
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+/// Default [`Timings::propagation_timeout`].
+pub const DEFAULT_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            min_age: DEFAULT_MIN_AGE,
+            max_age: DEFAULT_MAX_AGE,
+            handover_delay: DEFAULT_HANDOVER_DELAY,
+            propagation_timeout: DEFAULT_PROPAGATION_TIMEOUT,
+        }
+    }
+}
+
 /// Shared state of one mount.
 pub struct AwsBackend {
     factory: Arc<dyn ClientFactory>,
+    timings: Timings,
+    handover: Handover,
+    last_sweep: Mutex<Option<SystemTime>>,
     // A std lock: it is never held across an await. Builds, which await, serialise on
     // `build` instead, so requests that hit the cache never wait for a build.
     cache: RwLock<ClientCache>,
@@ -45,10 +85,18 @@ pub struct AwsBackend {
 }
 
 impl AwsBackend {
-    /// State whose clients come from `factory`.
+    /// State whose clients come from `factory`, with the default [`Timings`].
     pub fn new(factory: Arc<dyn ClientFactory>) -> Arc<Self> {
+        Self::with_timings(factory, Timings::default())
+    }
+
+    /// State whose clients come from `factory`, with `timings`.
+    pub fn with_timings(factory: Arc<dyn ClientFactory>, timings: Timings) -> Arc<Self> {
         Arc::new(AwsBackend {
             factory,
+            timings,
+            handover: Handover::new(timings.handover_delay),
+            last_sweep: Mutex::new(None),
             cache: RwLock::new(ClientCache::default()),
             build: tokio::sync::Mutex::new(()),
             config_lock: tokio::sync::Mutex::new(()),
@@ -76,6 +124,46 @@ impl AwsBackend {
             |config| async move { self.factory.sts(&config).await },
         )
         .await
+    }
+
+    /// An STS API (not cached) that signs with `key` instead of the root credentials, over
+    /// the mount's STS endpoints: for checking that AWS accepts a key just created.
+    pub async fn sts_for_key(
+        &self,
+        storage: &dyn Storage,
+        key: &IamAccessKey,
+    ) -> Result<Arc<dyn StsApi>, Error> {
+        let mut config = current_config(storage).await?;
+        config.access_key = key.access_key_id.clone();
+        config.secret_key = key.secret_access_key.clone();
+        self.factory.sts(&config).await
+    }
+
+    /// The engine's time limits.
+    pub fn timings(&self) -> Timings {
+        self.timings
+    }
+
+    /// The WAL commits of issuances waiting for their handover delay.
+    pub fn handover(&self) -> &Handover {
+        &self.handover
+    }
+
+    /// Whether the ledger sweep is due at `now` (it runs at most once per minimum age);
+    /// when it is, `now` is noted as the last sweep.
+    pub fn sweep_due(&self, now: SystemTime) -> bool {
+        let mut last = self
+            .last_sweep
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let due = last.is_none_or(|t| {
+            now.duration_since(t)
+                .is_ok_and(|since| since >= self.timings.min_age)
+        });
+        if due {
+            *last = Some(now);
+        }
+        due
     }
 
     /// The mount's `username_template`, parsed (Vault's default when unset). A stored

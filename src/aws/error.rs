@@ -69,35 +69,69 @@ pub enum AwsOperation {
     GetGroupPolicy,
     /// IAM ListAttachedGroupPolicies.
     ListAttachedGroupPolicies,
+    /// IAM CreateUser.
+    CreateUser,
+    /// IAM AttachUserPolicy.
+    AttachUserPolicy,
+    /// IAM PutUserPolicy.
+    PutUserPolicy,
+    /// IAM AddUserToGroup.
+    AddUserToGroup,
+    /// IAM TagUser.
+    TagUser,
+    /// IAM CreateAccessKey.
+    CreateAccessKey,
+    /// IAM GetUser.
+    GetUser,
+    /// IAM ListAccessKeys.
+    ListAccessKeys,
+    /// IAM DeleteAccessKey.
+    DeleteAccessKey,
+    /// IAM DeleteLoginProfile.
+    DeleteLoginProfile,
+    /// IAM ListMFADevices.
+    ListMfaDevices,
+    /// IAM DeactivateMFADevice.
+    DeactivateMfaDevice,
+    /// IAM DeleteVirtualMFADevice.
+    DeleteVirtualMfaDevice,
+    /// IAM ListSSHPublicKeys.
+    ListSshPublicKeys,
+    /// IAM DeleteSSHPublicKey.
+    DeleteSshPublicKey,
+    /// IAM ListSigningCertificates.
+    ListSigningCertificates,
+    /// IAM DeleteSigningCertificate.
+    DeleteSigningCertificate,
+    /// IAM ListServiceSpecificCredentials.
+    ListServiceSpecificCredentials,
+    /// IAM DeleteServiceSpecificCredential.
+    DeleteServiceSpecificCredential,
+    /// IAM ListUserPolicies.
+    ListUserPolicies,
+    /// IAM DeleteUserPolicy.
+    DeleteUserPolicy,
+    /// IAM ListAttachedUserPolicies.
+    ListAttachedUserPolicies,
+    /// IAM DetachUserPolicy.
+    DetachUserPolicy,
+    /// IAM ListGroupsForUser.
+    ListGroupsForUser,
+    /// IAM RemoveUserFromGroup.
+    RemoveUserFromGroup,
+    /// IAM DeleteUser.
+    DeleteUser,
 }
 
 impl AwsOperation {
     /// The API name, as in AWS's documentation (`AssumeRole`).
     pub fn name(self) -> &'static str {
-        match self {
-            AwsOperation::AssumeRole => "AssumeRole",
-            AwsOperation::GetFederationToken => "GetFederationToken",
-            AwsOperation::GetSessionToken => "GetSessionToken",
-            AwsOperation::GetCallerIdentity => "GetCallerIdentity",
-            AwsOperation::ListGroupPolicies => "ListGroupPolicies",
-            AwsOperation::GetGroupPolicy => "GetGroupPolicy",
-            AwsOperation::ListAttachedGroupPolicies => "ListAttachedGroupPolicies",
-        }
+        self.describe().0
     }
 
     /// What the engine was doing, for `Error <doing>: …` (Vault's wording where it has one).
     pub fn doing(self) -> &'static str {
-        match self {
-            AwsOperation::AssumeRole => "assuming role",
-            // Vault says this for both token calls.
-            AwsOperation::GetFederationToken | AwsOperation::GetSessionToken => {
-                "generating STS keys"
-            }
-            AwsOperation::GetCallerIdentity => "getting caller identity",
-            AwsOperation::ListGroupPolicies => "listing group policies",
-            AwsOperation::GetGroupPolicy => "getting group policy",
-            AwsOperation::ListAttachedGroupPolicies => "listing attached group policies",
-        }
+        self.describe().1
     }
 
     /// The service the operation belongs to (`STS` or `IAM`).
@@ -107,9 +141,63 @@ impl AwsOperation {
             | AwsOperation::GetFederationToken
             | AwsOperation::GetSessionToken
             | AwsOperation::GetCallerIdentity => "STS",
-            AwsOperation::ListGroupPolicies
-            | AwsOperation::GetGroupPolicy
-            | AwsOperation::ListAttachedGroupPolicies => "IAM",
+            _ => "IAM",
+        }
+    }
+
+    /// (API name, what the engine was doing). Vault's wording for the calls it makes.
+    fn describe(self) -> (&'static str, &'static str) {
+        use AwsOperation as Op;
+        match self {
+            Op::AssumeRole => ("AssumeRole", "assuming role"),
+            // Vault says this for both token calls.
+            Op::GetFederationToken => ("GetFederationToken", "generating STS keys"),
+            Op::GetSessionToken => ("GetSessionToken", "generating STS keys"),
+            Op::GetCallerIdentity => ("GetCallerIdentity", "getting caller identity"),
+            Op::ListGroupPolicies => ("ListGroupPolicies", "listing group policies"),
+            Op::GetGroupPolicy => ("GetGroupPolicy", "getting group policy"),
+            Op::ListAttachedGroupPolicies => (
+                "ListAttachedGroupPolicies",
+                "listing attached group policies",
+            ),
+            Op::CreateUser => ("CreateUser", "creating IAM user"),
+            Op::AttachUserPolicy => ("AttachUserPolicy", "attaching user policy"),
+            Op::PutUserPolicy => ("PutUserPolicy", "putting user policy"),
+            Op::AddUserToGroup => ("AddUserToGroup", "adding user to group"),
+            Op::TagUser => ("TagUser", "adding tags to user"),
+            Op::CreateAccessKey => ("CreateAccessKey", "creating access keys"),
+            Op::GetUser => ("GetUser", "getting IAM user"),
+            Op::ListAccessKeys => ("ListAccessKeys", "listing access keys"),
+            Op::DeleteAccessKey => ("DeleteAccessKey", "deleting access key"),
+            Op::DeleteLoginProfile => ("DeleteLoginProfile", "deleting login profile"),
+            Op::ListMfaDevices => ("ListMFADevices", "listing MFA devices"),
+            Op::DeactivateMfaDevice => ("DeactivateMFADevice", "deactivating MFA device"),
+            Op::DeleteVirtualMfaDevice => ("DeleteVirtualMFADevice", "deleting virtual MFA device"),
+            Op::ListSshPublicKeys => ("ListSSHPublicKeys", "listing SSH public keys"),
+            Op::DeleteSshPublicKey => ("DeleteSSHPublicKey", "deleting SSH public key"),
+            Op::ListSigningCertificates => {
+                ("ListSigningCertificates", "listing signing certificates")
+            }
+            Op::DeleteSigningCertificate => {
+                ("DeleteSigningCertificate", "deleting signing certificate")
+            }
+            Op::ListServiceSpecificCredentials => (
+                "ListServiceSpecificCredentials",
+                "listing service-specific credentials",
+            ),
+            Op::DeleteServiceSpecificCredential => (
+                "DeleteServiceSpecificCredential",
+                "deleting service-specific credential",
+            ),
+            Op::ListUserPolicies => ("ListUserPolicies", "listing user policies"),
+            Op::DeleteUserPolicy => ("DeleteUserPolicy", "deleting user policy"),
+            Op::ListAttachedUserPolicies => {
+                ("ListAttachedUserPolicies", "listing attached user policies")
+            }
+            Op::DetachUserPolicy => ("DetachUserPolicy", "detaching user policy"),
+            Op::ListGroupsForUser => ("ListGroupsForUser", "listing groups for user"),
+            Op::RemoveUserFromGroup => ("RemoveUserFromGroup", "removing user from group"),
+            Op::DeleteUser => ("DeleteUser", "deleting IAM user"),
         }
     }
 }

@@ -52,6 +52,16 @@ impl LeaseData {
         }
     }
 
+    /// Lease data of an IAM user: its name and the role entry it was made from (the Go
+    /// engine keeps the whole role, serialised as stored).
+    pub fn iam_user(username: impl Into<String>, role: Value) -> Self {
+        LeaseData {
+            username: Some(username.into()),
+            policy: Some(role),
+            is_sts: false,
+        }
+    }
+
     /// Lease data of a session token: only the STS flag, as the Go engine keeps.
     pub fn session_token() -> Self {
         LeaseData {

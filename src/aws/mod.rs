@@ -13,13 +13,18 @@ pub mod backend;
 pub mod clients;
 pub mod error;
 pub mod fake;
+pub mod handover;
+mod iam_user;
 pub mod lease_data;
+pub mod ledger;
 mod path_config_lease;
 mod path_config_root;
 mod path_creds;
 mod path_roles;
 pub mod policy_document;
+pub mod revoke;
 pub mod role;
+mod rollback;
 pub mod root_config;
 pub mod secret_access_keys;
 mod storage;
@@ -29,7 +34,7 @@ pub mod username;
 use std::sync::Arc;
 use std::time::Duration;
 
-use backend::AwsBackend;
+use backend::{AwsBackend, Timings};
 use clients::{ClientFactory, SdkClientFactory};
 
 use crate::framework::{self, Clock, WAL_PREFIX, parse_duration_second_str};
@@ -38,17 +43,19 @@ use crate::logical::{Backend, BackendConfig, Error, Factory, SpecialPaths};
 /// Prefix of the engine's OpenAPI operation IDs (`aws-configure-lease`, ...).
 const OPERATION_PREFIX_AWS: &str = "aws";
 
-/// A WAL entry guards a half-made IAM user; any issuance finishes well within this, so
-/// an older entry is a leftover to roll back (the Go engine's value).
-const MIN_WAL_ROLLBACK_AGE: Duration = Duration::from_secs(5 * 60);
-
-/// Overrides `MIN_WAL_ROLLBACK_AGE` (a Vault duration such as `5s`), so end-to-end
+/// Overrides the minimum age (`backend::Timings::min_age`, 5 minutes: any issuance
+/// finishes well within it, so an older WAL entry is a leftover to roll back, and IAM
+/// shows a new user well within it) with a Vault duration such as `5s`, so end-to-end
 /// tests need not wait five minutes. Not meant for production.
 pub const WAL_MIN_AGE_ENV: &str = "AWS_RS_WAL_MIN_AGE";
 
+/// Overrides the maximum age (`backend::Timings::max_age`, 24 hours) after which a WAL or
+/// ledger entry whose cleanup keeps failing is dropped with an error log line.
+pub const WAL_MAX_AGE_ENV: &str = "AWS_RS_WAL_MAX_AGE";
+
 /// The factory the binary hands to the transport: builds one engine instance per mount,
-/// each with its own SDK clients. Reads [`WAL_MIN_AGE_ENV`] at each mount; an
-/// unparsable value fails the mount loudly.
+/// each with its own SDK clients. Reads [`WAL_MIN_AGE_ENV`] and [`WAL_MAX_AGE_ENV`] at each
+/// mount; an unparsable value fails the mount loudly.
 pub fn factory() -> Factory {
     mount_factory(|| Arc::new(SdkClientFactory::new()), None)
 }
@@ -74,9 +81,9 @@ fn mount_factory(
         let clients = Arc::clone(&clients);
         let clock = clock.clone();
         Box::pin(async move {
-            let min_age = wal_min_age(env_var(WAL_MIN_AGE_ENV)?.as_deref())?;
-            let state = AwsBackend::new(clients());
-            let mut builder = builder(state, min_age);
+            let timings = timings_from_env()?;
+            let state = AwsBackend::with_timings(clients(), timings);
+            let mut builder = builder(state);
             if let Some(clock) = clock {
                 builder = builder.clock(clock);
             }
@@ -87,8 +94,12 @@ fn mount_factory(
 }
 
 /// The engine's declaration, its handlers and hooks sharing `state`.
-fn builder(state: Arc<AwsBackend>, wal_min_age: Duration) -> framework::BackendBuilder {
+fn builder(state: Arc<AwsBackend>) -> framework::BackendBuilder {
+    let timings = state.timings();
     let on_invalidate = Arc::clone(&state);
+    let on_rollback = Arc::clone(&state);
+    let on_periodic = Arc::clone(&state);
+    let on_cleanup = Arc::clone(&state);
     framework::Backend::builder()
         .help(BACKEND_HELP.trim())
         .special_paths(SpecialPaths {
@@ -102,12 +113,39 @@ fn builder(state: Arc<AwsBackend>, wal_min_age: Duration) -> framework::BackendB
             Arc::clone(&state),
         ))))
         .path(path_creds::path(Arc::clone(&state)))
-        .secret(secret_access_keys::secret())
+        .secret(secret_access_keys::secret(Arc::clone(&state)))
         .invalidate(move |_ctx, key| {
             let state = Arc::clone(&on_invalidate);
             async move { invalidate(&state, &key) }
         })
-        .wal_rollback_min_age(wal_min_age)
+        .wal_rollback(move |ctx, _req, kind, data| {
+            let state = Arc::clone(&on_rollback);
+            async move { rollback::wal_rollback(&state, &ctx, &kind, &data).await }
+        })
+        .periodic(move |ctx, _req| {
+            let state = Arc::clone(&on_periodic);
+            async move { rollback::sweep_ledger(&state, &ctx).await }
+        })
+        .cleanup(move |_ctx| {
+            let state = Arc::clone(&on_cleanup);
+            async move { state.handover().flush().await }
+        })
+        .wal_rollback_min_age(timings.min_age)
+        .wal_rollback_max_age(timings.max_age)
+}
+
+/// The default timings, with the minimum and maximum ages from the environment.
+fn timings_from_env() -> Result<Timings, Error> {
+    let defaults = Timings::default();
+    Ok(Timings {
+        min_age: env_duration(WAL_MIN_AGE_ENV, defaults.min_age)?,
+        max_age: env_duration(WAL_MAX_AGE_ENV, defaults.max_age)?,
+        ..defaults
+    })
+}
+
+fn env_duration(name: &str, default: Duration) -> Result<Duration, Error> {
+    duration_setting(name, env_var(name)?.as_deref(), default)
 }
 
 /// Another node changed `key` (performance standbys, replication): drop whatever was
@@ -128,18 +166,20 @@ fn env_var(name: &str) -> Result<Option<String>, Error> {
     }
 }
 
-/// The WAL minimum age: the override if set (Vault duration syntax), else the default.
-fn wal_min_age(overridden: Option<&str>) -> Result<Duration, Error> {
+/// A duration setting `name`: the override if set (Vault duration syntax), else `default`.
+fn duration_setting(
+    name: &str,
+    overridden: Option<&str>,
+    default: Duration,
+) -> Result<Duration, Error> {
     let Some(raw) = overridden else {
-        return Ok(MIN_WAL_ROLLBACK_AGE);
+        return Ok(default);
     };
     let nanos = parse_duration_second_str(raw.trim())
-        .map_err(|e| Error::Internal(format!("invalid {WAL_MIN_AGE_ENV} {raw:?}: {e}")))?;
-    u64::try_from(nanos).map(Duration::from_nanos).map_err(|_| {
-        Error::Internal(format!(
-            "invalid {WAL_MIN_AGE_ENV} {raw:?}: must not be negative"
-        ))
-    })
+        .map_err(|e| Error::Internal(format!("invalid {name} {raw:?}: {e}")))?;
+    u64::try_from(nanos)
+        .map(Duration::from_nanos)
+        .map_err(|_| Error::Internal(format!("invalid {name} {raw:?}: must not be negative")))
 }
 
 const BACKEND_HELP: &str = "
@@ -157,22 +197,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wal_min_age_defaults_and_overrides() {
+    fn duration_settings_default_and_override() {
+        let min_age = |v| duration_setting(WAL_MIN_AGE_ENV, v, Duration::from_secs(300));
+        assert_eq!(min_age(None).expect("default"), Duration::from_secs(300));
         assert_eq!(
-            wal_min_age(None).expect("default"),
-            Duration::from_secs(300)
-        );
-        assert_eq!(
-            wal_min_age(Some("5s")).expect("override"),
+            min_age(Some("5s")).expect("override"),
             Duration::from_secs(5)
         );
         assert_eq!(
-            wal_min_age(Some("90")).expect("seconds"),
+            min_age(Some("90")).expect("seconds"),
             Duration::from_secs(90)
         );
-        let err = wal_min_age(Some("soon")).expect_err("invalid");
+        let err = min_age(Some("soon")).expect_err("invalid");
         assert!(err.to_string().contains("AWS_RS_WAL_MIN_AGE"), "{err}");
-        assert!(wal_min_age(Some("-5s")).is_err());
+        assert!(min_age(Some("-5s")).is_err());
     }
 
     #[test]
@@ -180,13 +218,19 @@ mod tests {
         let storage = Arc::new(crate::logical::InMemoryStorage::new());
         let system = Arc::new(crate::logical::StaticSystemView::default());
         let config = framework::testing::TestBackend::config(storage, system);
-        let b = builder(
-            AwsBackend::new(fake::FakeClientFactory::new()),
-            Duration::from_secs(7),
-        )
+        let timings = Timings {
+            min_age: Duration::from_secs(7),
+            max_age: Duration::from_secs(70),
+            ..Timings::default()
+        };
+        let b = builder(AwsBackend::with_timings(
+            fake::FakeClientFactory::new(),
+            timings,
+        ))
         .build(&config)
         .expect("builds");
         assert_eq!(b.wal_policy().min_age, Duration::from_secs(7));
+        assert_eq!(b.wal_policy().max_age, Some(Duration::from_secs(70)));
         let sp = crate::logical::Backend::special_paths(&b);
         assert_eq!(sp.local_storage, vec!["wal/"]);
         assert_eq!(sp.seal_wrap_storage, vec!["config/root"]);

@@ -4,13 +4,14 @@
 //! MFA code — and refuses a bad request with a 400 naming the field before anything
 //! reaches AWS; the issuance itself is `sts`'s.
 //!
-//! `iam_user` credentials are not issued by this build yet (the next issue adds them);
-//! such roles get a clear 400 and no AWS call.
+//! `iam_user` credentials are `iam_user`'s to issue; for them `ttl` is ignored, as in
+//! Vault (their lease comes from the role or `config/lease`).
 
 use std::sync::Arc;
 
 use super::OPERATION_PREFIX_AWS;
 use super::backend::AwsBackend;
+use super::iam_user::{self, IamUserIssue};
 use super::path_roles::Roles;
 use super::role::{CredentialType, CredsPath, Role};
 use super::sts::{self, Halt, Issue, Step, refuse};
@@ -20,9 +21,6 @@ use crate::framework::{
     PathOperation, generic_name_with_at_regex,
 };
 use crate::logical::{Operation, Request, Response};
-
-/// The answer for `iam_user` roles until their issuance lands.
-const IAM_USER_UNAVAILABLE: &str = "iam_user credentials are not available yet in this build; use a role with credential_type assumed_role, federation_token or session_token";
 
 /// The `(creds|sts)/<name>` path.
 pub(crate) fn path(state: Arc<AwsBackend>) -> Path {
@@ -116,7 +114,12 @@ async fn issue(
     };
     let kind = role.credential_type_for(path).map_err(refuse)?;
     if kind == CredentialType::IamUser {
-        return Err(refuse(IAM_USER_UNAVAILABLE));
+        let issue = IamUserIssue {
+            role_name: &name,
+            role: &role,
+            display_name: &req.display_name,
+        };
+        return iam_user::issue(state, ctx, &issue).await;
     }
     let mount_max = ctx.system().max_lease_ttl().await?;
     let ttl = role
@@ -146,8 +149,15 @@ async fn issue(
             let code = mfa_code(&role, &name, data.get_string("mfa_code")?)?;
             sts::session_token(state, ctx, &issue, code).await
         }
-        CredentialType::IamUser => Err(refuse(IAM_USER_UNAVAILABLE)),
+        CredentialType::IamUser => unreachable_iam_user(),
     }
+}
+
+/// `iam_user` returned above; kept as an answer rather than a panic.
+fn unreachable_iam_user() -> Step<Response> {
+    Err(Halt::Fail(crate::logical::Error::Internal(
+        "iam_user credentials reached the STS dispatch".to_string(),
+    )))
 }
 
 /// The MFA code to send: required when the role names an MFA device, refused when it

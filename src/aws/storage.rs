@@ -14,3 +14,10 @@ pub const ROLE_PREFIX: &str = "role/";
 /// Prefix of pre-0.10 Vault roles: `policy/<name>` holds a raw policy document or ARN,
 /// upgraded to `role/<name>` when read.
 pub const LEGACY_ROLE_PREFIX: &str = "policy/";
+
+/// Prefix of the ledger of issued IAM users: `iam_users/<username>` (ours; the Go engine
+/// has no such entries and ignores them).
+pub(crate) const LEDGER_PREFIX: &str = "iam_users/";
+
+/// The WAL kind of a half-made IAM user; its data is `{"UserName": …}`, as Go writes it.
+pub(crate) const WAL_KIND_USER: &str = "user";

@@ -176,7 +176,11 @@ async fn session_name(
 
 /// Renders the configured `username_template` (Vault's default when unset), parsed once
 /// per configuration and cached with the clients.
-async fn generate_name(state: &AwsBackend, ctx: &Context, meta: &UsernameMetadata) -> Step<String> {
+pub(crate) async fn generate_name(
+    state: &AwsBackend,
+    ctx: &Context,
+    meta: &UsernameMetadata,
+) -> Step<String> {
     let template = state.username_template(ctx.storage()).await?;
     generate_username_at(&template, meta, ctx.now()).map_err(|e| refuse(e.to_string()))
 }

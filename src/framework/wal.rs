@@ -167,9 +167,12 @@ async fn roll_back_one(
         Err(e) => format!("error rolling back {:?} entry: {e}", entry.kind),
     };
     if policy.max_age.is_some_and(|max| age > max) {
+        // The entry's data names what it guarded (engines keep no secrets in WAL data:
+        // it is stored in plain storage), so an operator can clean up by hand.
         tracing::error!(
             wal_id = id,
             kind = %entry.kind,
+            data = %entry.data,
             age_secs = age.as_secs(),
             error = %failure,
             "dropping WAL entry older than the maximum age whose rollback keeps failing; \

@@ -1,11 +1,16 @@
-//! \[engine\] The IAM operations over `aws_sdk_iam`: one thin function per operation, each
-//! list call following every page through the SDK's paginator, and [`SdkIam`], the
-//! [`IamApi`] they make up. The IAM user lifecycle of the next issue adds its calls here.
+//! \[engine\] [`SdkIam`], the [`IamApi`] over `aws_sdk_iam`, and the group-policy reads
+//! behind `iam_groups` on STS roles: one thin function per operation, each list call
+//! following every page through the SDK's paginator. The IAM user's calls live in
+//! `iam_user` (making one) and `iam_teardown` (taking one apart).
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_iam::Client;
 
-use super::{AttachedPolicy, IamApi};
+use super::iam_teardown as teardown;
+use super::iam_user as user;
+use super::{AttachedPolicy, CreateUserInput, IamAccessKey, IamApi, IamUser};
 use crate::aws::error::{AwsOperation, Error, classify};
 
 /// The [`IamApi`] of one IAM endpoint.
@@ -36,6 +41,138 @@ impl IamApi for SdkIam {
         group_name: &str,
     ) -> Result<Vec<AttachedPolicy>, Error> {
         list_attached_group_policies(&self.client, group_name).await
+    }
+
+    async fn create_user(&self, input: &CreateUserInput) -> Result<(), Error> {
+        user::create_user(&self.client, input).await
+    }
+
+    async fn attach_user_policy(&self, user_name: &str, policy_arn: &str) -> Result<(), Error> {
+        user::attach_user_policy(&self.client, user_name, policy_arn).await
+    }
+
+    async fn put_user_policy(
+        &self,
+        user_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), Error> {
+        user::put_user_policy(&self.client, user_name, policy_name, document).await
+    }
+
+    async fn add_user_to_group(&self, user_name: &str, group_name: &str) -> Result<(), Error> {
+        user::add_user_to_group(&self.client, user_name, group_name).await
+    }
+
+    async fn tag_user(
+        &self,
+        user_name: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        user::tag_user(&self.client, user_name, tags).await
+    }
+
+    async fn create_access_key(&self, user_name: Option<&str>) -> Result<IamAccessKey, Error> {
+        user::create_access_key(&self.client, user_name).await
+    }
+
+    async fn get_user(&self, user_name: Option<&str>) -> Result<IamUser, Error> {
+        user::get_user(&self.client, user_name).await
+    }
+
+    async fn list_access_keys(&self, user_name: &str) -> Result<Vec<String>, Error> {
+        teardown::list_access_keys(&self.client, user_name).await
+    }
+
+    async fn delete_access_key(
+        &self,
+        user_name: Option<&str>,
+        access_key_id: &str,
+    ) -> Result<(), Error> {
+        user::delete_access_key(&self.client, user_name, access_key_id).await
+    }
+
+    async fn delete_login_profile(&self, user_name: &str) -> Result<(), Error> {
+        teardown::delete_login_profile(&self.client, user_name).await
+    }
+
+    async fn list_mfa_devices(&self, user_name: &str) -> Result<Vec<String>, Error> {
+        teardown::list_mfa_devices(&self.client, user_name).await
+    }
+
+    async fn deactivate_mfa_device(
+        &self,
+        user_name: &str,
+        serial_number: &str,
+    ) -> Result<(), Error> {
+        teardown::deactivate_mfa_device(&self.client, user_name, serial_number).await
+    }
+
+    async fn delete_virtual_mfa_device(&self, serial_number: &str) -> Result<(), Error> {
+        teardown::delete_virtual_mfa_device(&self.client, serial_number).await
+    }
+
+    async fn list_ssh_public_keys(&self, user_name: &str) -> Result<Vec<String>, Error> {
+        teardown::list_ssh_public_keys(&self.client, user_name).await
+    }
+
+    async fn delete_ssh_public_key(&self, user_name: &str, key_id: &str) -> Result<(), Error> {
+        teardown::delete_ssh_public_key(&self.client, user_name, key_id).await
+    }
+
+    async fn list_signing_certificates(&self, user_name: &str) -> Result<Vec<String>, Error> {
+        teardown::list_signing_certificates(&self.client, user_name).await
+    }
+
+    async fn delete_signing_certificate(
+        &self,
+        user_name: &str,
+        certificate_id: &str,
+    ) -> Result<(), Error> {
+        teardown::delete_signing_certificate(&self.client, user_name, certificate_id).await
+    }
+
+    async fn list_service_specific_credentials(
+        &self,
+        user_name: &str,
+    ) -> Result<Vec<String>, Error> {
+        teardown::list_service_specific_credentials(&self.client, user_name).await
+    }
+
+    async fn delete_service_specific_credential(
+        &self,
+        user_name: &str,
+        credential_id: &str,
+    ) -> Result<(), Error> {
+        teardown::delete_service_specific_credential(&self.client, user_name, credential_id).await
+    }
+
+    async fn list_user_policies(&self, user_name: &str) -> Result<Vec<String>, Error> {
+        teardown::list_user_policies(&self.client, user_name).await
+    }
+
+    async fn delete_user_policy(&self, user_name: &str, policy_name: &str) -> Result<(), Error> {
+        teardown::delete_user_policy(&self.client, user_name, policy_name).await
+    }
+
+    async fn list_attached_user_policies(&self, user_name: &str) -> Result<Vec<String>, Error> {
+        teardown::list_attached_user_policies(&self.client, user_name).await
+    }
+
+    async fn detach_user_policy(&self, user_name: &str, policy_arn: &str) -> Result<(), Error> {
+        teardown::detach_user_policy(&self.client, user_name, policy_arn).await
+    }
+
+    async fn list_groups_for_user(&self, user_name: &str) -> Result<Vec<String>, Error> {
+        teardown::list_groups_for_user(&self.client, user_name).await
+    }
+
+    async fn remove_user_from_group(&self, user_name: &str, group_name: &str) -> Result<(), Error> {
+        teardown::remove_user_from_group(&self.client, user_name, group_name).await
+    }
+
+    async fn delete_user(&self, user_name: &str) -> Result<(), Error> {
+        teardown::delete_user(&self.client, user_name).await
     }
 }
 

@@ -5,12 +5,13 @@
 //! input to the SDK's, follows every list call's pagination, converts the answer back and
 //! classifies any failure into [`aws::Error`](super::error::Error).
 //!
-//! The traits list only what the engine calls. A new call (the IAM user lifecycle of the
-//! next issue: CreateUser, AttachUserPolicy, …) is a new trait method, a new thin
-//! function, a new fake method and a new [`AwsOperation`](super::error::AwsOperation).
+//! The traits list only what the engine calls. A new call is a new trait method, a new
+//! thin function, a new fake method and a new [`AwsOperation`](super::error::AwsOperation).
 //! Building clients, caching them and STS endpoint failover live in `clients`.
 
 mod iam;
+mod iam_teardown;
+mod iam_user;
 mod sts;
 
 use std::collections::BTreeMap;
@@ -148,6 +149,49 @@ pub struct AttachedPolicy {
     pub arn: String,
 }
 
+/// Input of IAM CreateUser.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateUserInput {
+    /// The user's name (1–64 characters).
+    pub user_name: String,
+    /// The IAM path (`/` for none).
+    pub path: String,
+    /// ARN of the managed policy to set as the user's permissions boundary.
+    pub permissions_boundary: Option<String>,
+}
+
+/// An access key IAM created: the only time AWS shows its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IamAccessKey {
+    /// Access key ID (`AKIA…`).
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+}
+
+/// The secret is never printed, so a stray `{:?}` in a log cannot leak it.
+impl fmt::Debug for IamAccessKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IamAccessKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// An IAM user, as GetUser describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IamUser {
+    /// The user's name.
+    pub user_name: String,
+    /// The user's ARN.
+    pub arn: String,
+    /// The user's unique ID (`AIDA…`).
+    pub user_id: String,
+    /// The user's IAM path.
+    pub path: String,
+}
+
 /// The STS calls the engine makes.
 #[async_trait]
 pub trait StsApi: Send + Sync {
@@ -182,6 +226,109 @@ pub trait IamApi: Send + Sync {
         &self,
         group_name: &str,
     ) -> Result<Vec<AttachedPolicy>, Error>;
+
+    /// CreateUser.
+    async fn create_user(&self, input: &CreateUserInput) -> Result<(), Error>;
+
+    /// AttachUserPolicy: attaches the managed policy `policy_arn`.
+    async fn attach_user_policy(&self, user_name: &str, policy_arn: &str) -> Result<(), Error>;
+
+    /// PutUserPolicy: puts the inline policy `policy_name`.
+    async fn put_user_policy(
+        &self,
+        user_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), Error>;
+
+    /// AddUserToGroup.
+    async fn add_user_to_group(&self, user_name: &str, group_name: &str) -> Result<(), Error>;
+
+    /// TagUser: sets every tag in one call.
+    async fn tag_user(&self, user_name: &str, tags: &BTreeMap<String, String>)
+    -> Result<(), Error>;
+
+    /// CreateAccessKey for `user_name`, or for the caller itself when `None`.
+    async fn create_access_key(&self, user_name: Option<&str>) -> Result<IamAccessKey, Error>;
+
+    /// GetUser for `user_name`, or for the caller itself when `None`.
+    async fn get_user(&self, user_name: Option<&str>) -> Result<IamUser, Error>;
+
+    /// ListAccessKeys: the user's access key IDs.
+    async fn list_access_keys(&self, user_name: &str) -> Result<Vec<String>, Error>;
+
+    /// DeleteAccessKey of `user_name`, or of the caller itself when `None`.
+    async fn delete_access_key(
+        &self,
+        user_name: Option<&str>,
+        access_key_id: &str,
+    ) -> Result<(), Error>;
+
+    /// DeleteLoginProfile: removes the user's console password.
+    async fn delete_login_profile(&self, user_name: &str) -> Result<(), Error>;
+
+    /// ListMFADevices: serial numbers of the user's MFA devices (ARNs for virtual ones).
+    async fn list_mfa_devices(&self, user_name: &str) -> Result<Vec<String>, Error>;
+
+    /// DeactivateMFADevice: detaches the device from the user.
+    async fn deactivate_mfa_device(
+        &self,
+        user_name: &str,
+        serial_number: &str,
+    ) -> Result<(), Error>;
+
+    /// DeleteVirtualMFADevice.
+    async fn delete_virtual_mfa_device(&self, serial_number: &str) -> Result<(), Error>;
+
+    /// ListSSHPublicKeys: the user's SSH public key IDs.
+    async fn list_ssh_public_keys(&self, user_name: &str) -> Result<Vec<String>, Error>;
+
+    /// DeleteSSHPublicKey.
+    async fn delete_ssh_public_key(&self, user_name: &str, key_id: &str) -> Result<(), Error>;
+
+    /// ListSigningCertificates: the user's certificate IDs.
+    async fn list_signing_certificates(&self, user_name: &str) -> Result<Vec<String>, Error>;
+
+    /// DeleteSigningCertificate.
+    async fn delete_signing_certificate(
+        &self,
+        user_name: &str,
+        certificate_id: &str,
+    ) -> Result<(), Error>;
+
+    /// ListServiceSpecificCredentials: the user's credential IDs (CodeCommit, Keyspaces, …).
+    async fn list_service_specific_credentials(
+        &self,
+        user_name: &str,
+    ) -> Result<Vec<String>, Error>;
+
+    /// DeleteServiceSpecificCredential.
+    async fn delete_service_specific_credential(
+        &self,
+        user_name: &str,
+        credential_id: &str,
+    ) -> Result<(), Error>;
+
+    /// ListUserPolicies: names of the user's inline policies.
+    async fn list_user_policies(&self, user_name: &str) -> Result<Vec<String>, Error>;
+
+    /// DeleteUserPolicy.
+    async fn delete_user_policy(&self, user_name: &str, policy_name: &str) -> Result<(), Error>;
+
+    /// ListAttachedUserPolicies: ARNs of the managed policies attached to the user.
+    async fn list_attached_user_policies(&self, user_name: &str) -> Result<Vec<String>, Error>;
+
+    /// DetachUserPolicy.
+    async fn detach_user_policy(&self, user_name: &str, policy_arn: &str) -> Result<(), Error>;
+
+    /// ListGroupsForUser: names of the groups the user is in.
+    async fn list_groups_for_user(&self, user_name: &str) -> Result<Vec<String>, Error>;
+
+    /// RemoveUserFromGroup.
+    async fn remove_user_from_group(&self, user_name: &str, group_name: &str) -> Result<(), Error>;
+
+    /// DeleteUser.
+    async fn delete_user(&self, user_name: &str) -> Result<(), Error>;
 }
 
 #[cfg(test)]

@@ -514,3 +514,141 @@ async fn base_settings_carry_region_retries_and_static_keys() {
         "SDK redacts too"
     );
 }
+
+/// A page of a query-protocol list answer: `members` inside `<list>`, truncated with
+/// `marker` when one is given. Leaked: the canned server wants `'static` bodies.
+fn list_page(action: &str, list: &str, members: &[String], marker: Option<&str>) -> &'static str {
+    let items: String = members
+        .iter()
+        .map(|m| format!("<member>{m}</member>"))
+        .collect();
+    let more = match marker {
+        Some(m) => format!("<IsTruncated>true</IsTruncated><Marker>{m}</Marker>"),
+        None => "<IsTruncated>false</IsTruncated>".to_string(),
+    };
+    Box::leak(
+        format!(
+            r#"<{action}Response xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><{action}Result><{list}>{items}</{list}>{more}</{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"#
+        )
+        .into_boxed_str(),
+    )
+}
+
+#[tokio::test]
+async fn sdk_iam_user_lists_follow_pages_past_a_thousand_items() {
+    let names: Vec<String> = (0..1500).map(|i| format!("policy-{i:04}")).collect();
+    let iam_server = CannedServer::start(vec![
+        (
+            200,
+            list_page("ListUserPolicies", "PolicyNames", &names[..600], Some("m1")),
+        ),
+        (
+            200,
+            list_page(
+                "ListUserPolicies",
+                "PolicyNames",
+                &names[600..1200],
+                Some("m2"),
+            ),
+        ),
+        (
+            200,
+            list_page("ListUserPolicies", "PolicyNames", &names[1200..], None),
+        ),
+    ])
+    .await;
+    let config = RootConfig {
+        iam_endpoint: iam_server.url(),
+        ..config_for("", &[])
+    };
+    let iam = sdk_factory().iam(&config).await.expect("build");
+    let listed = iam.list_user_policies("vault-u").await.expect("listed");
+    assert_eq!(listed, names);
+    let requests = iam_server.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(
+        requests[0].1.contains("UserName=vault-u"),
+        "{}",
+        requests[0].1
+    );
+    assert!(requests[1].1.contains("Marker=m1"), "{}", requests[1].1);
+    assert!(requests[2].1.contains("Marker=m2"), "{}", requests[2].1);
+}
+
+#[tokio::test]
+async fn sdk_service_specific_credentials_follow_markers_by_hand() {
+    let page = |ids: &[&str], marker: Option<&str>| {
+        let items: String = ids
+            .iter()
+            .map(|id| {
+                format!(
+                    "<member><UserName>u</UserName><Status>Active</Status><ServiceUserName>u-at-1</ServiceUserName>\
+                     <CreateDate>2026-01-01T00:00:00Z</CreateDate><ServiceSpecificCredentialId>{id}</ServiceSpecificCredentialId>\
+                     <ServiceName>codecommit.amazonaws.com</ServiceName></member>"
+                )
+            })
+            .collect();
+        let more = match marker {
+            Some(m) => format!("<IsTruncated>true</IsTruncated><Marker>{m}</Marker>"),
+            None => String::new(),
+        };
+        &*Box::leak(
+            format!(
+                r#"<ListServiceSpecificCredentialsResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListServiceSpecificCredentialsResult><ServiceSpecificCredentials>{items}</ServiceSpecificCredentials>{more}</ListServiceSpecificCredentialsResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListServiceSpecificCredentialsResponse>"#
+            )
+            .into_boxed_str(),
+        )
+    };
+    let iam_server = CannedServer::start(vec![
+        (200, page(&["ACCA1", "ACCA2"], Some("next"))),
+        (200, page(&["ACCA3"], None)),
+    ])
+    .await;
+    let config = RootConfig {
+        iam_endpoint: iam_server.url(),
+        ..config_for("", &[])
+    };
+    let iam = sdk_factory().iam(&config).await.expect("build");
+    let ids = iam
+        .list_service_specific_credentials("u")
+        .await
+        .expect("listed");
+    assert_eq!(ids, ["ACCA1", "ACCA2", "ACCA3"]);
+    assert!(iam_server.requests()[1].1.contains("Marker=next"));
+}
+
+#[tokio::test]
+async fn sdk_iam_user_calls_send_their_inputs_and_read_the_key() {
+    let key = r#"<CreateAccessKeyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><CreateAccessKeyResult><AccessKey><UserName>vault-u</UserName><AccessKeyId>AKIANEW</AccessKeyId><Status>Active</Status><SecretAccessKey>new-secret</SecretAccessKey></AccessKey></CreateAccessKeyResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CreateAccessKeyResponse>"#;
+    let empty = r#"<CreateUserResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><CreateUserResult><User><Path>/v/</Path><UserName>vault-u</UserName><UserId>AIDA1</UserId><Arn>arn:aws:iam::123456789012:user/v/vault-u</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></User></CreateUserResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CreateUserResponse>"#;
+    let iam_server = CannedServer::start(vec![(200, empty), (200, key)]).await;
+    let config = RootConfig {
+        iam_endpoint: iam_server.url(),
+        ..config_for("", &[])
+    };
+    let iam = sdk_factory().iam(&config).await.expect("build");
+    let input = crate::aws::api::CreateUserInput {
+        user_name: "vault-u".into(),
+        path: "/v/".into(),
+        permissions_boundary: Some("arn:aws:iam::123456789012:policy/B".into()),
+    };
+    iam.create_user(&input).await.expect("created");
+    let created = iam.create_access_key(Some("vault-u")).await.expect("key");
+    assert_eq!(created.access_key_id, "AKIANEW");
+    assert_eq!(created.secret_access_key, "new-secret");
+    assert!(!format!("{created:?}").contains("new-secret"));
+    let requests = iam_server.requests();
+    for part in [
+        "Action=CreateUser",
+        "UserName=vault-u",
+        "Path=%2Fv%2F",
+        "PermissionsBoundary=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2FB",
+    ] {
+        assert!(
+            requests[0].1.contains(part),
+            "{part} missing: {}",
+            requests[0].1
+        );
+    }
+    assert!(requests[1].1.contains("Action=CreateAccessKey"));
+}

@@ -3,7 +3,6 @@
 //! leaving storage, and the client cache dropped on write and on invalidation.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -23,7 +22,7 @@ struct Mount {
 async fn mount() -> Mount {
     let factory = FakeClientFactory::new();
     let state = AwsBackend::new(factory.clone());
-    let builder = crate::aws::builder(Arc::clone(&state), Duration::from_secs(300));
+    let builder = crate::aws::builder(Arc::clone(&state));
     let tb = TestBackend::from_builder(builder).await.expect("mount");
     Mount { tb, state, factory }
 }
