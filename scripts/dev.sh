@@ -134,8 +134,11 @@ moto_addr="http://127.0.0.1:$moto_port"
 # --- moto ---------------------------------------------------------------------------------
 if [[ "$real_aws" != 1 ]]; then
     # Managed policies (arn:aws:iam::aws:policy/...) are not loaded by moto 5.x by default.
+    # moto runs through the test suite's wrapper, which makes DeleteUser refuse while a user
+    # still has keys, a password, MFA devices etc., as AWS does.
     MOTO_IAM_LOAD_MANAGED_POLICIES=true TMPDIR="$work/tmp" \
-        "$moto" -H 127.0.0.1 -p "$moto_port" </dev/null >"$work/moto.log" 2>&1 &
+        "$python" "$repo_root/tests/fixtures/strict_moto.py" -H 127.0.0.1 -p "$moto_port" \
+        </dev/null >"$work/moto.log" 2>&1 &
     moto_pid=$!
     wait_http "$moto_addr/moto-api/data.json" moto "$moto_pid" || { tail -n 20 "$work/moto.log" >&2; exit 1; }
     # The tutorial's AWS objects, created while moto still accepts anything; then every
@@ -152,8 +155,9 @@ iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
                    aws_access_key_id="testing", aws_secret_access_key="testing")
 iam.create_user(UserName="vault-account")
 key = iam.create_access_key(UserName="vault-account")["AccessKey"]
-# What the engine needs: STS for the STS types, group reads for iam_groups, and the IAM
-# user calls of iam_user credentials and config/rotate-root (later issues).
+# What the engine needs: STS for the STS types, group reads for iam_groups, the IAM user
+# calls of iam_user credentials (creating a user, and deleting it with everything a holder
+# can attach) and of config/rotate-root.
 iam.put_user_policy(UserName="vault-account", PolicyName="vault-root", PolicyDocument=json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
@@ -163,7 +167,15 @@ iam.put_user_policy(UserName="vault-account", PolicyName="vault-root", PolicyDoc
         "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys",
         "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies",
         "iam:AttachUserPolicy", "iam:DetachUserPolicy", "iam:ListAttachedUserPolicies",
-        "iam:AddUserToGroup", "iam:RemoveUserFromGroup", "iam:ListGroupsForUser"]}]}))
+        "iam:AddUserToGroup", "iam:RemoveUserFromGroup", "iam:ListGroupsForUser",
+        "iam:PutUserPermissionsBoundary", "iam:DeleteLoginProfile",
+        "iam:ListMFADevices", "iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice",
+        "iam:ListSSHPublicKeys", "iam:DeleteSSHPublicKey",
+        "iam:ListSigningCertificates", "iam:DeleteSigningCertificate",
+        "iam:ListServiceSpecificCredentials", "iam:DeleteServiceSpecificCredential"]}]}))
+iam.create_group(GroupName="dev-group")
+iam.attach_group_policy(GroupName="dev-group",
+                        PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
 role = iam.create_role(RoleName="ec2-admin", AssumeRolePolicyDocument=json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"AWS": account_user},
@@ -239,6 +251,11 @@ More that works now:
     bao write aws/roles/session credential_type=session_token
     bao read aws/creds/session
     bao write aws/config/lease lease=30m lease_max=1h
+    bao write aws/roles/dev credential_type=iam_user iam_groups=dev-group \
+      policy_arns=arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess
+    bao read aws/creds/dev
+    bao lease revoke -sync <lease_id>      # the IAM user is deleted
+    bao write -f aws/config/rotate-root
 $(if [[ "$real_aws" != 1 ]]; then cat <<USE
 
 Use issued credentials against moto like against AWS (boto3 is in the venv):
@@ -248,9 +265,6 @@ Use issued credentials against moto like against AWS (boto3 is in the venv):
       python -c 'import boto3; print(boto3.client("sts").get_caller_identity()["Arn"])'
 USE
 fi)
-
-Not yet (next issue): iam_user credentials (bao read aws/creds/<iam_user role>) and
-config/rotate-root.
 
 Logs: $work/bao.log$(if [[ "$real_aws" != 1 ]]; then echo " and $work/moto.log"; fi)
 Press Ctrl-C to stop everything and remove $work.

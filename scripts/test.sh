@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole check, as CI runs it (.ci/run calls this): formatting, clippy with
-# warnings denied, the test tools (pinned, into .venv), a debug build of the plugin, then
-# ONE `cargo test` run with the end-to-end gate on, so unit, framework, engine, protocol and
-# OpenBao end-to-end tests all run in the same test profile (no extra compile).
+# warnings denied, the test tools (pinned, into .venv), then ONE `cargo test` run with the
+# end-to-end gate on, so unit, framework, engine, protocol and OpenBao end-to-end tests all
+# run in the same test profile (no extra compile).
 #
 # Usage: scripts/test.sh [extra cargo test arguments, e.g. a test-name filter]
 #
@@ -37,9 +37,9 @@ else
     unset BAO_ACC
 fi
 
-# The protocol and end-to-end suites run this debug binary (cargo test reuses the artifact).
-step "cargo build"
-cargo build
-
+# No separate `cargo build`: `cargo test` builds the plugin binary itself (the protocol and
+# end-to-end suites run it via CARGO_BIN_EXE_*), with the test profile's feature set. A
+# plain `cargo build` resolves dev-dependency features differently and would compile the
+# whole dependency tree a second time.
 step "cargo test${BAO_ACC:+ (BAO_ACC=1: end-to-end suite enabled)}"
 cargo test --no-fail-fast "$@"

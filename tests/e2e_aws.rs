@@ -16,7 +16,7 @@
 //! its credentials used against moto; Vault policies deciding who may request which role;
 //! bad inputs answered with a 4xx naming the problem and leaving nothing behind; secrets
 //! kept out of reads and logs; the other STS credential types. It does not cover iam_user
-//! credentials (a later issue) nor the transport and protocol (`e2e_openbao.rs`).
+//! credentials (`e2e_iam_user.rs`) nor the transport and protocol (`e2e_openbao.rs`).
 
 mod common;
 

@@ -174,6 +174,25 @@ async fn a_missing_user_is_revoked_only_once_the_lease_is_old_enough() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn service_specific_credentials_are_looked_for_only_when_aws_says_something_is_left() {
+    let env = env().await;
+    let (name, secret) = issued_user(&env).await;
+    assert_eq!(env.revoke(&secret).await, Ok(None));
+    let calls = env.iam().calls();
+    assert!(
+        !calls.contains(&IamCall::ListServiceSpecificCredentials(name.clone())),
+        "one call saved on the common path: {calls:?}"
+    );
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| matches!(c, IamCall::DeleteUser(_)))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn revoke_twice_is_fine() {
     let env = env().await;
     let (_, secret) = issued_user(&env).await;

@@ -5,109 +5,30 @@
 //! TTL capping, the lease each issuance creates, and the renew and revoke of
 //! `access_keys` leases.
 
+mod engine_env;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use engine_env::{NOW, READ_ONLY, S3_READ, assert_default_name, env, env_with, error_of, issued};
 use serde_json::{Value, json};
-use vault_plugin_secrets_aws_rs::aws;
 use vault_plugin_secrets_aws_rs::aws::api::{
     AssumeRoleInput, FederationTokenInput, SessionTokenInput,
 };
 use vault_plugin_secrets_aws_rs::aws::error::AwsOperation;
-use vault_plugin_secrets_aws_rs::aws::fake::{self, FakeClientFactory, IamCall};
-use vault_plugin_secrets_aws_rs::framework::ManualClock;
-use vault_plugin_secrets_aws_rs::framework::testing::{TestBackend, json_map};
+use vault_plugin_secrets_aws_rs::aws::fake::{self, IamCall};
+use vault_plugin_secrets_aws_rs::framework::testing::json_map;
 use vault_plugin_secrets_aws_rs::logical::{
-    Error, JsonMap, LeaseOptions, Response, Secret, StaticSystemView, Storage, StorageEntry,
+    Error, JsonMap, LeaseOptions, Secret, StaticSystemView, Storage, StorageEntry,
 };
 
-const NOW: u64 = 1_700_000_000;
 const EC2_ADMIN: &str = "arn:aws:iam::123456789012:role/ec2-admin";
 const EC2_READER: &str = "arn:aws:iam::123456789012:role/ec2-reader";
-const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
-const S3_READ: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
 const EC2_FULL: &str = "arn:aws:iam::aws:policy/AmazonEC2FullAccess";
 const ROLE_DOC: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}"#;
 const GROUP_DOC: &str =
     r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}}"#;
 const MERGED_DOC: &str = r#"{"Version":"2012-10-17","Statement":[{"Action":"s3:Get*","Effect":"Allow","Resource":"*"},{"Action":"ec2:Describe*","Effect":"Allow","Resource":"*"}]}"#;
-
-struct Env {
-    tb: TestBackend,
-    fakes: Arc<FakeClientFactory>,
-}
-
-async fn env() -> Env {
-    env_with(StaticSystemView::default()).await
-}
-
-async fn env_with(system: StaticSystemView) -> Env {
-    let fakes = FakeClientFactory::new();
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
-    fakes.fake_sts().set_now(now);
-    let factory = aws::factory_with_clock(fakes.clone(), Arc::new(ManualClock::new(now)));
-    let tb = TestBackend::with_system_view(&factory, system)
-        .await
-        .expect("mount");
-    Env { tb, fakes }
-}
-
-impl Env {
-    async fn role(&self, name: &str, body: Value) {
-        let resp = self
-            .tb
-            .write(&format!("roles/{name}"), body)
-            .await
-            .expect("role write");
-        assert!(
-            resp.as_ref().is_none_or(|r| !r.is_error()),
-            "role {name} refused: {resp:?}"
-        );
-    }
-
-    /// Asserts that nothing reached AWS: no call, not even a client built.
-    fn assert_no_aws(&self) {
-        assert_eq!(self.fakes.fake_sts().calls(), vec![], "STS calls");
-        assert_eq!(self.fakes.fake_iam().calls(), vec![], "IAM calls");
-        assert_eq!(
-            (self.fakes.sts_builds(), self.fakes.iam_builds()),
-            (0, 0),
-            "clients built"
-        );
-    }
-
-    fn assume_role_inputs(&self) -> Vec<AssumeRoleInput> {
-        self.fakes.fake_sts().assume_role_inputs()
-    }
-}
-
-fn issued(resp: Result<Option<Response>, Error>) -> (JsonMap, Secret) {
-    let resp = resp.expect("handled").expect("a response");
-    assert!(!resp.is_error(), "refused: {:?}", resp.error_message());
-    (resp.data.expect("data"), resp.secret.expect("a lease"))
-}
-
-fn error_of(resp: Result<Option<Response>, Error>) -> String {
-    resp.expect("handled")
-        .expect("a response")
-        .error_message()
-        .expect("an error response")
-        .to_string()
-}
-
-/// `vault-token-<role>-<unix time>-<20 random>`, Vault's default session name.
-fn assert_default_session_name(name: &str, role: &str) {
-    let prefix = format!("vault-token-{role}-{NOW}-");
-    let random = name
-        .strip_prefix(&prefix)
-        .unwrap_or_else(|| panic!("{name:?} does not start with {prefix:?}"));
-    assert_eq!(random.len(), 20, "{name:?}");
-    assert!(
-        random.chars().all(|c| c.is_ascii_alphanumeric()),
-        "{name:?}"
-    );
-}
 
 #[tokio::test]
 async fn tutorial_assumed_role_issues_an_hour_of_credentials() {
@@ -122,7 +43,7 @@ async fn tutorial_assumed_role_issues_an_hour_of_credentials() {
     let inputs = env.assume_role_inputs();
     assert_eq!(inputs.len(), 1);
     let session = inputs[0].role_session_name.clone();
-    assert_default_session_name(&session, "ec2-admin");
+    assert_default_name(&session, "ec2-admin");
     assert_eq!(
         inputs[0],
         AssumeRoleInput {

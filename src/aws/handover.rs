@@ -12,6 +12,12 @@
 //! the host dropped without a crash (a request it cancelled as the answer arrived) is
 //! covered by the ledger (`ledger`).
 //!
+//! The default delay is short because the answer is out of the process within
+//! microseconds of the handler returning: go-plugin talks over a unix socket, and bytes
+//! written to one sit in the host's receive buffer even if this process is killed right
+//! after. The delay only has to cover the gap to that write, with room for a busy
+//! scheduler.
+//!
 //! On a clean shutdown (`cleanup`) every pending commit is done at once, so a plugin
 //! reload does not roll back what it just issued.
 
@@ -23,7 +29,7 @@ use crate::framework::delete_wal;
 use crate::logical::Storage;
 
 /// How long after an issuance answered its WAL entry is kept by default.
-pub const DEFAULT_HANDOVER_DELAY: Duration = Duration::from_secs(1);
+pub const DEFAULT_HANDOVER_DELAY: Duration = Duration::from_millis(100);
 
 /// The WAL commits waiting for their delay, by WAL ID.
 pub struct Handover {

@@ -11,7 +11,6 @@
 //! coded 502 for throttling) and leaves the WAL entry, so the rollback deletes the
 //! half-made user. Nothing here deletes a user itself.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -109,47 +108,21 @@ async fn complete_user(
     issue: &IamUserIssue<'_>,
 ) -> Result<IamAccessKey, AwsError> {
     let role = issue.role;
-    attach_policies(iam, username, &role.policy_arns).await?;
+    // One call after the other, as Vault: the first refusal names the step that failed.
+    for arn in &role.policy_arns {
+        iam.attach_user_policy(username, arn).await?;
+    }
     if !role.policy_document.is_empty() {
         iam.put_user_policy(username, issue.role_name, &role.policy_document)
             .await?;
     }
-    add_to_groups(iam, username, &role.iam_groups).await?;
-    tag_user(iam, username, &role.iam_tags).await?;
-    iam.create_access_key(Some(username)).await
-}
-
-async fn attach_policies(
-    iam: &dyn IamApi,
-    username: &str,
-    arns: &[String],
-) -> Result<(), AwsError> {
-    for arn in arns {
-        iam.attach_user_policy(username, arn).await?;
-    }
-    Ok(())
-}
-
-async fn add_to_groups(
-    iam: &dyn IamApi,
-    username: &str,
-    groups: &[String],
-) -> Result<(), AwsError> {
-    for group in groups {
+    for group in &role.iam_groups {
         iam.add_user_to_group(username, group).await?;
     }
-    Ok(())
-}
-
-async fn tag_user(
-    iam: &dyn IamApi,
-    username: &str,
-    tags: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
-    if tags.is_empty() {
-        return Ok(());
+    if !role.iam_tags.is_empty() {
+        iam.tag_user(username, &role.iam_tags).await?;
     }
-    iam.tag_user(username, tags).await
+    iam.create_access_key(Some(username)).await
 }
 
 /// Probes STS with the new key until AWS accepts it or the timeout passes (IAM is
@@ -176,7 +149,6 @@ async fn wait_until_accepted(
         let last = match sts.get_caller_identity().await {
             Ok(_) => {
                 tracing::debug!(
-                    access_key = %key.access_key_id,
                     ready_after_ms = started.elapsed().as_millis() as u64,
                     "new IAM access key accepted by AWS"
                 );

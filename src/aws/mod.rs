@@ -19,6 +19,7 @@ pub mod lease_data;
 pub mod ledger;
 mod path_config_lease;
 mod path_config_root;
+mod path_config_rotate_root;
 mod path_creds;
 mod path_roles;
 pub mod policy_document;
@@ -108,6 +109,7 @@ fn builder(state: Arc<AwsBackend>) -> framework::BackendBuilder {
             ..SpecialPaths::default()
         })
         .path(path_config_root::path(Arc::clone(&state)))
+        .path(path_config_rotate_root::path(Arc::clone(&state)))
         .path(path_config_lease::path())
         .paths(path_roles::paths(Arc::new(path_roles::Roles::new(
             Arc::clone(&state),

@@ -9,7 +9,9 @@
 //! profile, MFA devices (deactivated; virtual ones deleted), SSH keys, signing
 //! certificates, service-specific credentials, inline policies, managed policies, group
 //! memberships; then the user. Lists run together, removals up to [`MAX_PARALLEL`] at a
-//! time; DeleteUser comes last.
+//! time; DeleteUser comes last. Service-specific credentials (CodeCommit, Keyspaces) are
+//! rare, so they are looked for only when DeleteUser answers `DeleteConflict`: that saves
+//! a call on every revoke, and some IAM-compatible endpoints (moto) lack the call.
 //!
 //! Idempotent: a part that is already gone (`NoSuchEntity`) is success, so a retry resumes
 //! where the last attempt stopped. A user that does not exist at all counts as deleted only
@@ -81,26 +83,46 @@ pub async fn delete_user(
         Err(e) => return Err(e.into()),
     }
     let parts = list_parts(iam, user).await?;
-    let removed = remove_parts(iam, user, parts).await?;
-    match iam.delete_user(user).await {
-        // Someone (another node's revoke, an operator) was quicker: the goal is reached.
-        Ok(()) => {}
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(e.into()),
+    let mut removed = remove_parts(iam, user, parts).await?;
+    if let Err(e) = finish(iam, user).await {
+        if e.code() != Some(DELETE_CONFLICT) {
+            return Err(e.into());
+        }
+        // Something is still attached: the rare kinds, or a part a holder added meanwhile.
+        // One more pass over everything, then the last word is AWS's.
+        let parts = list_parts(iam, user).await?;
+        let rare = listed(iam.list_service_specific_credentials(user).await)?;
+        let parts = parts
+            .into_iter()
+            .chain(rare.into_iter().map(Part::ServiceSpecificCredential))
+            .collect();
+        removed += remove_parts(iam, user, parts).await?;
+        finish(iam, user).await?;
     }
     tracing::debug!(user, parts = removed, "deleted IAM user");
     Ok(Outcome::Deleted { parts: removed })
 }
 
-/// Everything hanging off `user`, every list call at once. A list answered `NoSuchEntity`
-/// (the user vanished meanwhile) is empty.
+/// AWS's code for "the entity still has things attached".
+const DELETE_CONFLICT: &str = "DeleteConflict";
+
+/// DeleteUser; a user already gone counts, since someone (another node's revoke, an
+/// operator) was quicker and the goal is reached.
+async fn finish(iam: &dyn IamApi, user: &str) -> Result<(), AwsError> {
+    match iam.delete_user(user).await {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
+/// Everything hanging off `user` but service-specific credentials, every list call at
+/// once. A list answered `NoSuchEntity` (the user vanished meanwhile) is empty.
 async fn list_parts(iam: &dyn IamApi, user: &str) -> Result<Vec<Part>, AwsError> {
-    let (keys, mfa, ssh, certs, service, inline, managed, groups) = tokio::join!(
+    let (keys, mfa, ssh, certs, inline, managed, groups) = tokio::join!(
         iam.list_access_keys(user),
         iam.list_mfa_devices(user),
         iam.list_ssh_public_keys(user),
         iam.list_signing_certificates(user),
-        iam.list_service_specific_credentials(user),
         iam.list_user_policies(user),
         iam.list_attached_user_policies(user),
         iam.list_groups_for_user(user),
@@ -110,11 +132,6 @@ async fn list_parts(iam: &dyn IamApi, user: &str) -> Result<Vec<Part>, AwsError>
     parts.extend(listed(mfa)?.into_iter().map(Part::MfaDevice));
     parts.extend(listed(ssh)?.into_iter().map(Part::SshPublicKey));
     parts.extend(listed(certs)?.into_iter().map(Part::SigningCertificate));
-    parts.extend(
-        service_credentials(user, service)
-            .into_iter()
-            .map(Part::ServiceSpecificCredential),
-    );
     parts.extend(listed(inline)?.into_iter().map(Part::InlinePolicy));
     parts.extend(listed(managed)?.into_iter().map(Part::ManagedPolicy));
     parts.extend(listed(groups)?.into_iter().map(Part::Group));
@@ -126,16 +143,6 @@ fn listed(result: Result<Vec<String>, AwsError>) -> Result<Vec<String>, AwsError
         Err(e) if e.is_not_found() => Ok(Vec::new()),
         other => other,
     }
-}
-
-/// Service-specific credentials are rare, and some IAM-compatible endpoints (moto, for
-/// one) do not implement the call. Skipping a failed listing cannot lose a user: if any
-/// exist, DeleteUser is refused with `DeleteConflict` and the whole deletion is retried.
-fn service_credentials(user: &str, result: Result<Vec<String>, AwsError>) -> Vec<String> {
-    result.unwrap_or_else(|e| {
-        tracing::debug!(user, error = %e, "skipping service-specific credentials");
-        Vec::new()
-    })
 }
 
 /// Removes every part, [`MAX_PARALLEL`] at a time; a part already gone is removed. Every

@@ -5,12 +5,14 @@
 //! This module knows nothing about OpenBao, moto or go-plugin. `openbao.rs` (a dev server
 //! with the plugin registered) and `moto.rs` (the AWS emulator) build on it, `http.rs` is a
 //! tiny HTTP/1.0 client for both, and `host.rs` (with `host/`) is the
-//! go-plugin host of the protocol suite.
+//! go-plugin host of the protocol suite; `aws.rs` holds the real AWS SDK clients the
+//! suites use against the emulator.
 //!
 //! Every test binary that says `mod common;` compiles all of it, so helpers one suite does
 //! not use are expected: hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod host;
 pub mod http;
 pub mod moto;

@@ -67,13 +67,29 @@ impl Moto {
     /// Starts `moto_server` on a free loopback port with AWS-managed policies loaded (moto
     /// 5.x does not load them by default, and roles attach them) and waits until it answers.
     pub fn start(bin: &Path, auth: Auth) -> Self {
+        let mut command = Command::new(bin);
+        Self::start_command(&mut command, auth)
+    }
+
+    /// Like [`Self::start`], but with IAM's DeleteUser as strict as AWS's: refused with
+    /// `DeleteConflict` while the user still has a console password, access keys, MFA
+    /// devices, SSH keys, signing certificates, groups or policies (plain moto deletes it
+    /// anyway, which would hide a leak). Runs moto through `tests/fixtures/strict_moto.py`
+    /// with the Python beside `bin`.
+    pub fn start_strict(bin: &Path, auth: Auth) -> Self {
+        let launcher = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/strict_moto.py");
+        let mut command = Command::new(python_beside(bin));
+        command.arg(launcher);
+        Self::start_command(&mut command, auth)
+    }
+
+    fn start_command(command: &mut Command, auth: Auth) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("aws-rs-moto-")
             .tempdir()
             .expect("temp dir");
         let port = free_port();
         let log = fs::File::create(dir.path().join("moto.log")).expect("moto log");
-        let mut command = Command::new(bin);
         command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
@@ -84,8 +100,7 @@ impl Moto {
         if let Auth::EnforcedAfter(n) = auth {
             command.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
         }
-        let mut server =
-            ProcessGuard::spawn("moto_server", &mut command).expect("start moto_server");
+        let mut server = ProcessGuard::spawn("moto_server", command).expect("start moto_server");
         let host_port = format!("127.0.0.1:{port}");
         let up = wait_until(START_TIMEOUT, "moto to answer", || {
             if server.exited().is_some() {

@@ -116,6 +116,12 @@ impl OpenBao {
     /// port pair with `plugin_directory` set, and waits until it answers. A port taken by
     /// someone else between our probe and the server's bind is retried on new ports.
     pub fn start(bao: &Path) -> Self {
+        Self::start_with_env(bao, &[])
+    }
+
+    /// Like [`Self::start`], with `env` added to the server's environment (and so to every
+    /// plugin process it starts, which inherit it).
+    pub fn start_with_env(bao: &Path, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("aws-rs-e2e-")
             .tempdir()
@@ -135,7 +141,7 @@ impl OpenBao {
         for _attempt in 0..3 {
             let port = free_port_pair();
             let log = dir.path().join(format!("bao-{port}.log"));
-            let mut server = spawn_server(bao, dir.path(), &config, port, &log);
+            let mut server = spawn_server(bao, dir.path(), &config, port, &log, env);
             let started = wait_until(START_TIMEOUT, "the OpenBao dev server to answer", || {
                 if server.exited().is_some() {
                     return Some(false);
@@ -307,7 +313,14 @@ impl Drop for OpenBao {
     }
 }
 
-fn spawn_server(bao: &Path, dir: &Path, config: &Path, port: u16, log: &Path) -> ProcessGuard {
+fn spawn_server(
+    bao: &Path,
+    dir: &Path,
+    config: &Path,
+    port: u16,
+    log: &Path,
+    env: &[(&str, &str)],
+) -> ProcessGuard {
     let log_file = fs::File::create(log).expect("server log file");
     let log_err = log_file.try_clone().expect("server log file");
     let mut command = Command::new(bao);
@@ -326,6 +339,7 @@ fn spawn_server(bao: &Path, dir: &Path, config: &Path, port: u16, log: &Path) ->
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir.join("home"))
         .env("TMPDIR", dir.join("tmp"))
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(log_file)
         .stderr(log_err);

@@ -1,7 +1,8 @@
-//! The world of the `iam_user` engine tests (test layer): the engine mounted through its
-//! factory over the framework's `TestBackend` with the recording AWS fakes and a pinned
-//! clock, plus the helpers those tests share — role writes, reading responses, the WAL
-//! and ledger as stored, moving the engine's clock past the minimum age.
+//! The world of the engine tests (test layer; `sts.rs`, `iam_user.rs`, `revoke.rs`,
+//! `rotate_root.rs`): the engine mounted through its factory over the framework's
+//! `TestBackend` with the recording AWS fakes and a pinned clock, plus the helpers those
+//! tests share — role writes, reading responses, the WAL and ledger as stored, moving the
+//! engine's clock past the minimum age.
 //!
 //! Time: the engine's clock (`ManualClock`) decides ages (WAL, leases, ledger); tokio's
 //! clock, paused in these tests, drives sleeps (the WAL handover, readiness probes).
@@ -12,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use vault_plugin_secrets_aws_rs::aws;
+use vault_plugin_secrets_aws_rs::aws::api::AssumeRoleInput;
 use vault_plugin_secrets_aws_rs::aws::fake::{FakeClientFactory, FakeIam, FakeSts, IamCall};
 use vault_plugin_secrets_aws_rs::aws::ledger::{self, LedgerEntry};
 use vault_plugin_secrets_aws_rs::framework::testing::TestBackend;
@@ -81,6 +83,27 @@ impl Env {
         self.write_ok("config/lease", json!({"lease": "1h", "lease_max": "24h"}))
             .await;
         self.write_ok("roles/deploy", full_role()).await;
+    }
+
+    /// Writes the role `name`, which must be accepted.
+    pub async fn role(&self, name: &str, body: Value) {
+        self.write_ok(&format!("roles/{name}"), body).await;
+    }
+
+    /// Asserts that nothing reached AWS: no call, not even a client built.
+    pub fn assert_no_aws(&self) {
+        assert_eq!(self.sts().calls(), vec![], "STS calls");
+        assert_eq!(self.iam().calls(), vec![], "IAM calls");
+        assert_eq!(
+            (self.fakes.sts_builds(), self.fakes.iam_builds()),
+            (0, 0),
+            "clients built"
+        );
+    }
+
+    /// The inputs of every AssumeRole call.
+    pub fn assume_role_inputs(&self) -> Vec<AssumeRoleInput> {
+        self.sts().assume_role_inputs()
     }
 
     pub async fn write_ok(&self, path: &str, body: Value) {
@@ -165,6 +188,20 @@ impl Env {
         let resp = self.tb.rollback().await.expect("rollback");
         assert!(resp.is_none(), "rollback reported errors: {resp:?}");
     }
+}
+
+/// `vault-token-<role>-<unix time>-<20 random>`: Vault's default IAM user and session
+/// name for the dev root token (display name `token`) at [`NOW`].
+pub fn assert_default_name(name: &str, role: &str) {
+    let prefix = format!("vault-token-{role}-{NOW}-");
+    let random = name
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{name:?} does not start with {prefix:?}"));
+    assert_eq!(random.len(), 20, "{name:?}");
+    assert!(
+        random.chars().all(|c| c.is_ascii_alphanumeric()),
+        "{name:?}"
+    );
 }
 
 /// The user name an issuance created (from its CreateUser call).

@@ -12,7 +12,7 @@
 mod iam;
 mod sts;
 
-pub use iam::{FakeIam, FakeUser, IamCall};
+pub use iam::{CALLER, FakeIam, FakeUser, IamCall};
 pub use sts::{FakeSts, StsCall};
 
 use std::collections::{HashMap, VecDeque};
