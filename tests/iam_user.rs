@@ -210,7 +210,7 @@ async fn a_failure_at_any_step_leaves_the_wal_and_the_rollback_deletes_what_was_
         let calls = env.iam().calls();
         assert_eq!(
             calls.first(),
-            Some(&IamCall::GetUser(Some(name.clone()))),
+            Some(&IamCall::ListGroupsForUser(name.clone())),
             "{step}"
         );
         assert_eq!(
@@ -267,6 +267,90 @@ async fn a_refused_create_user_deletes_the_wal_at_once_and_throttling_is_a_502()
         env.wal().await.len(),
         1,
         "the half-made user is the rollback's"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_user_without_an_answer_keeps_the_wal_for_a_user_aws_may_have_made() {
+    let env = env().await;
+    env.full_setup().await;
+    // AWS made the user but the answer was lost (a timeout, a reset connection).
+    let iam = std::sync::Arc::clone(env.iam());
+    env.iam().on_call(move |call| {
+        if let IamCall::CreateUser(name, ..) = call {
+            iam.insert_user(name, FakeUser::default());
+        }
+    });
+    env.iam()
+        .fail_next(Op::CreateUser, fake::unreachable(Op::CreateUser));
+    match env.tb.read("creds/deploy").await {
+        Err(Error::Internal(message)) => {
+            assert!(message.contains("could not reach AWS IAM"), "{message}")
+        }
+        other => panic!("expected an internal error, got {other:?}"),
+    }
+    let name = created_user(&env.iam().calls());
+    assert_eq!(
+        env.iam().calls(),
+        vec![IamCall::CreateUser(
+            name.clone(),
+            "/vault/".into(),
+            Some(BOUNDARY.into())
+        )],
+        "sent once: no retry that would meet EntityAlreadyExists"
+    );
+    assert_eq!(
+        env.wal().await.len(),
+        1,
+        "the outcome is unknown: the WAL entry stays"
+    );
+    env.rollback_after_min_age().await;
+    assert!(
+        env.iam().user(&name).is_none(),
+        "the user AWS did make is deleted"
+    );
+    assert_eq!(env.wal().await, vec![]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_create_user_is_retried_and_a_taken_name_is_not_ours_to_delete() {
+    let env = env().await;
+    env.full_setup().await;
+    env.iam()
+        .fail_next(Op::CreateUser, fake::throttling(Op::CreateUser));
+    env.iam()
+        .fail_next(Op::CreateUser, fake::throttling(Op::CreateUser));
+    env.issue("deploy").await;
+    let creates = |env: &Env| {
+        env.iam()
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, IamCall::CreateUser(..)))
+            .count()
+    };
+    assert_eq!(creates(&env), 3, "two throttled attempts, then the user");
+
+    // A name that is already taken (a custom template that repeats itself): someone
+    // else's user, so the WAL entry goes at once and the rollback never touches it.
+    env.write_ok(
+        "config/root",
+        json!({"username_template": "{{ printf \"fixed-%s\" .PolicyName }}"}),
+    )
+    .await;
+    env.iam().insert_user("fixed-deploy", FakeUser::default());
+    env.iam().clear_calls();
+    let got = error_of(env.tb.read("creds/deploy").await);
+    assert!(
+        got.starts_with("Error creating IAM user: EntityAlreadyExists"),
+        "{got}"
+    );
+    assert_eq!(env.iam().calls().len(), 1);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(env.wal().await, vec![]);
+    env.rollback_after_min_age().await;
+    assert!(
+        env.iam().user("fixed-deploy").is_some(),
+        "not ours: left alone"
     );
 }
 

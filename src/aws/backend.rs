@@ -55,7 +55,7 @@ pub struct Timings {
 /// Default [`Timings::min_age`].
 pub const DEFAULT_MIN_AGE: Duration = Duration::from_secs(5 * 60);
 /// Default [`Timings::max_age`].
-pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Default [`Timings::propagation_timeout`].
 pub const DEFAULT_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(30);
 

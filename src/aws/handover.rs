@@ -18,8 +18,10 @@
 //! after. The delay only has to cover the gap to that write, with room for a busy
 //! scheduler.
 //!
-//! On a clean shutdown (`cleanup`) every pending commit is done at once, so a plugin
-//! reload does not roll back what it just issued.
+//! On a clean shutdown (`cleanup`) every pending commit is done at once, and issuances
+//! that finish after that commit before they answer, so a plugin reload does not roll back
+//! what it just issued. A commit that fails is retried a few times: a commit that never
+//! happens would have the rollback delete the user of a live lease.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -31,10 +33,22 @@ use crate::logical::Storage;
 /// How long after an issuance answered its WAL entry is kept by default.
 pub const DEFAULT_HANDOVER_DELAY: Duration = Duration::from_millis(100);
 
+/// Attempts at one commit before it is given up (with an error log line).
+const COMMIT_ATTEMPTS: u32 = 4;
+/// Pause before the first retry of a failed commit; doubled after each.
+const COMMIT_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+#[derive(Default)]
+struct Pending {
+    /// Set by a flush: from then on commits happen at once.
+    closed: bool,
+    entries: HashMap<String, Arc<dyn Storage>>,
+}
+
 /// The WAL commits waiting for their delay, by WAL ID.
 pub struct Handover {
     delay: Duration,
-    pending: Arc<Mutex<HashMap<String, Arc<dyn Storage>>>>,
+    pending: Arc<Mutex<Pending>>,
 }
 
 impl Handover {
@@ -42,29 +56,42 @@ impl Handover {
     pub fn new(delay: Duration) -> Self {
         Handover {
             delay,
-            pending: Arc::new(Mutex::new(HashMap::new())),
+            pending: Arc::new(Mutex::new(Pending::default())),
         }
     }
 
-    /// Deletes WAL entry `wal_id` from `storage` once `delay` has passed. Needs a tokio
-    /// runtime (every handler runs on one).
-    pub fn schedule(&self, storage: Arc<dyn Storage>, wal_id: String) {
-        lock(&self.pending).insert(wal_id.clone(), storage);
+    /// Deletes WAL entry `wal_id` from `storage` once `delay` has passed; after a flush,
+    /// at once, before returning. Needs a tokio runtime (every handler runs on one).
+    pub async fn schedule(&self, storage: Arc<dyn Storage>, wal_id: String) {
+        {
+            let mut pending = lock(&self.pending);
+            if !pending.closed {
+                pending.entries.insert(wal_id.clone(), Arc::clone(&storage));
+            }
+        }
+        if lock(&self.pending).closed {
+            commit(storage.as_ref(), &wal_id).await;
+            return;
+        }
         let pending = Arc::clone(&self.pending);
         let delay = self.delay;
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             // Taken out first: a flush that ran meanwhile has done the work already.
-            let storage = lock(&pending).remove(&wal_id);
+            let storage = lock(&pending).entries.remove(&wal_id);
             if let Some(storage) = storage {
                 commit(storage.as_ref(), &wal_id).await;
             }
         });
     }
 
-    /// Commits every pending entry now (clean shutdown).
+    /// Commits every pending entry now, and every later one at once (clean shutdown).
     pub async fn flush(&self) {
-        let pending: Vec<_> = lock(&self.pending).drain().collect();
+        let pending: Vec<_> = {
+            let mut pending = lock(&self.pending);
+            pending.closed = true;
+            pending.entries.drain().collect()
+        };
         for (wal_id, storage) in pending {
             commit(storage.as_ref(), &wal_id).await;
         }
@@ -72,20 +99,30 @@ impl Handover {
 
     /// How many commits are waiting.
     pub fn pending(&self) -> usize {
-        lock(&self.pending).len()
+        lock(&self.pending).entries.len()
     }
 }
 
-/// A commit that fails leaves the entry, and the rollback deletes the user: logged,
-/// because the holder of those credentials will lose them.
+/// Deletes the entry, retrying a failure a few times (well within the minimum age). One
+/// that still fails leaves the entry, and the rollback deletes the user: logged, because
+/// the holder of those credentials will lose them.
 async fn commit(storage: &dyn Storage, wal_id: &str) {
-    if let Err(e) = delete_wal(storage, wal_id).await {
-        tracing::error!(
-            wal_id,
-            error = %e,
-            "could not commit the WAL entry of issued IAM user credentials; the rollback \
-             will delete that user"
-        );
+    let mut pause = COMMIT_RETRY_PAUSE;
+    for attempt in 1..=COMMIT_ATTEMPTS {
+        match delete_wal(storage, wal_id).await {
+            Ok(()) => return,
+            Err(e) if attempt == COMMIT_ATTEMPTS => tracing::error!(
+                wal_id,
+                error = %e,
+                "could not commit the WAL entry of issued IAM user credentials; the \
+                 rollback will delete that user"
+            ),
+            Err(e) => {
+                tracing::warn!(wal_id, attempt, error = %e, "retrying a WAL commit");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
     }
 }
 
@@ -114,7 +151,7 @@ mod tests {
     async fn commits_after_the_delay_not_before() {
         let (storage, id) = storage_with_entry().await;
         let handover = Handover::new(Duration::from_secs(1));
-        handover.schedule(storage.clone(), id.clone());
+        handover.schedule(storage.clone(), id.clone()).await;
         tokio::time::sleep(Duration::from_millis(900)).await;
         assert_eq!(list_wal(storage.as_ref()).await.expect("list"), vec![id]);
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -126,7 +163,7 @@ mod tests {
     async fn flush_commits_everything_at_once_and_only_once() {
         let (storage, id) = storage_with_entry().await;
         let handover = Handover::new(Duration::from_secs(60));
-        handover.schedule(storage.clone(), id);
+        handover.schedule(storage.clone(), id).await;
         assert_eq!(handover.pending(), 1);
         handover.flush().await;
         assert!(list_wal(storage.as_ref()).await.expect("list").is_empty());
@@ -134,5 +171,63 @@ mod tests {
         // The delayed task finds nothing left to do.
         tokio::time::sleep(Duration::from_secs(61)).await;
         assert_eq!(handover.pending(), 0);
+
+        // An issuance finishing after the flush commits before it answers.
+        let later = put_wal(storage.as_ref(), "user", &json!({}), from_unix_seconds(2))
+            .await
+            .expect("put");
+        handover.schedule(storage.clone(), later).await;
+        assert!(list_wal(storage.as_ref()).await.expect("list").is_empty());
+    }
+
+    /// Storage whose first `failures` deletes fail.
+    struct Flaky {
+        inner: InMemoryStorage,
+        failures: std::sync::atomic::AtomicU32,
+    }
+
+    #[async_trait::async_trait]
+    impl Storage for Flaky {
+        async fn list(&self, prefix: &str) -> Result<Vec<String>, crate::logical::Error> {
+            self.inner.list(prefix).await
+        }
+        async fn get(
+            &self,
+            key: &str,
+        ) -> Result<Option<crate::logical::StorageEntry>, crate::logical::Error> {
+            self.inner.get(key).await
+        }
+        async fn put(
+            &self,
+            entry: crate::logical::StorageEntry,
+        ) -> Result<(), crate::logical::Error> {
+            self.inner.put(entry).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), crate::logical::Error> {
+            use std::sync::atomic::Ordering;
+            if self
+                .failures
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Err(crate::logical::Error::Internal("storage busy".into()));
+            }
+            self.inner.delete(key).await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_commit_is_retried() {
+        let storage = Arc::new(Flaky {
+            inner: InMemoryStorage::new(),
+            failures: std::sync::atomic::AtomicU32::new(2),
+        });
+        let id = put_wal(storage.as_ref(), "user", &json!({}), from_unix_seconds(1))
+            .await
+            .expect("put");
+        let handover = Handover::new(Duration::from_millis(100));
+        handover.schedule(storage.clone(), id).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(list_wal(storage.as_ref()).await.expect("list").is_empty());
     }
 }

@@ -6,10 +6,13 @@
 //! in the ledger, optionally wait until AWS accepts the key, answer with a renewable
 //! `access_keys` lease, and commit the WAL entry a moment after answering (`handover`).
 //!
-//! Failure rules, as in Vault: if CreateUser fails the WAL entry is deleted at once (no
-//! user exists); any later failure returns AWS's error (a 400 naming the step, or a
-//! coded 502 for throttling) and leaves the WAL entry, so the rollback deletes the
-//! half-made user. Nothing here deletes a user itself.
+//! Failure rules: if AWS refused CreateUser (an answer that says it did nothing: access
+//! denied, invalid input, a name already taken, throttling) the WAL entry is deleted at
+//! once, as in Vault. If CreateUser's outcome is unknown (no answer, a 5xx), the entry
+//! stays: AWS may have made the user, and the rollback deletes it if so (Vault deletes the
+//! entry and leaks that user). Any later failure returns AWS's error (a 400 naming the
+//! step, or a coded 502 for throttling) and leaves the entry too. Nothing here deletes a
+//! user itself.
 
 use std::time::Duration;
 
@@ -66,24 +69,27 @@ pub(crate) async fn issue(
         .await
         .map_err(|e| Error::Internal(format!("error writing WAL entry: {e}")))?;
     if let Err(e) = create_user(iam.as_ref(), &username, issue.role).await {
-        // No user exists, so nothing needs rolling back.
-        ctx.delete_wal(&wal_id).await.map_err(|w| {
-            Error::Internal(format!("failed to delete WAL entry: {w} (after: {e})"))
-        })?;
+        if refused(&e) {
+            // AWS made no user, so nothing needs rolling back.
+            ctx.delete_wal(&wal_id).await.map_err(|w| {
+                Error::Internal(format!("failed to delete WAL entry: {w} (after: {e})"))
+            })?;
+        }
         return Err(e.into());
     }
     let key = complete_user(iam.as_ref(), &username, issue).await?;
-    let now = ctx.now();
-    let (ttl, max_ttl) = secret_access_keys::iam_user_lease(ctx, issue.role).await?;
-    let horizon = secret_access_keys::horizon(ctx, now, max_ttl).await?;
-    // Recorded before answering: from here on, a lost answer is the ledger's to clean up.
-    ledger::record(ctx.storage(), &username, &LedgerEntry::new(now, horizon)).await?;
     let warning = if issue.role.wait_for_propagation {
         wait_until_accepted(state, ctx, &key).await
     } else {
         None
     };
-    state.handover().schedule(ctx.storage_arc(), wal_id);
+    // The lease starts when the host gets the answer, so its horizon counts from now.
+    let now = ctx.now();
+    let (ttl, max_ttl) = secret_access_keys::iam_user_lease(ctx, issue.role).await?;
+    let horizon = secret_access_keys::horizon(ctx, now, max_ttl).await?;
+    // Recorded before answering: from here on, a lost answer is the ledger's to clean up.
+    ledger::record(ctx.storage(), &username, &LedgerEntry::new(now, horizon)).await?;
+    state.handover().schedule(ctx.storage_arc(), wal_id).await;
     let mut resp = respond(&key, username, issue.role, ttl, max_ttl)?;
     if let Some(warning) = warning {
         resp.add_warning(warning);
@@ -91,14 +97,37 @@ pub(crate) async fn issue(
     Ok(resp)
 }
 
-/// CreateUser under the role's path and permissions boundary.
+/// Attempts at CreateUser while AWS throttles it (the SDK does not retry this call).
+const CREATE_USER_ATTEMPTS: u32 = 3;
+
+/// CreateUser under the role's path and permissions boundary, retried (with backoff)
+/// only while AWS throttles it: a throttled call did nothing, so a retry cannot meet a
+/// user of its own making.
 async fn create_user(iam: &dyn IamApi, username: &str, role: &Role) -> Result<(), AwsError> {
     let input = CreateUserInput {
         user_name: username.to_string(),
         path: role.effective_user_path().to_string(),
         permissions_boundary: non_empty(&role.permissions_boundary_arn),
     };
-    iam.create_user(&input).await
+    let mut attempt = 1;
+    loop {
+        match iam.create_user(&input).await {
+            Err(e) if e.is_throttled() && attempt < CREATE_USER_ATTEMPTS => {
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether AWS's answer says it did nothing: a refusal, a missing entity or throttling.
+/// Anything else (no answer, a 5xx, an unreadable answer) leaves the outcome open.
+fn refused(e: &AwsError) -> bool {
+    matches!(
+        e,
+        AwsError::Rejected(_) | AwsError::NotFound(_) | AwsError::Throttled(_)
+    )
 }
 
 /// Every step after CreateUser, in Vault's order, ending with the access key.
@@ -142,19 +171,26 @@ async fn wait_until_accepted(
             ));
         }
     };
-    let timeout = state.timings().propagation_timeout;
+    // Well within the minimum age, so that the WAL rollback cannot take the user of an
+    // issuance that is still waiting here.
+    let timings = state.timings();
+    let timeout = timings.propagation_timeout.min(timings.min_age / 2);
     let started = Instant::now();
     let mut pause = PROBE_FIRST_INTERVAL;
     loop {
-        let last = match sts.get_caller_identity().await {
-            Ok(_) => {
+        let left = timeout.saturating_sub(started.elapsed());
+        // Each probe is bounded too: one SDK attempt alone may take far longer.
+        let probe = tokio::time::timeout(left, sts.get_caller_identity()).await;
+        let last = match probe {
+            Err(_) => "no answer in time".to_string(),
+            Ok(Err(e)) => e.to_string(),
+            Ok(Ok(_)) => {
                 tracing::debug!(
                     ready_after_ms = started.elapsed().as_millis() as u64,
                     "new IAM access key accepted by AWS"
                 );
                 return None;
             }
-            Err(e) => e,
         };
         let left = timeout.saturating_sub(started.elapsed());
         if left.is_zero() {

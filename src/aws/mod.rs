@@ -50,8 +50,9 @@ const OPERATION_PREFIX_AWS: &str = "aws";
 /// tests need not wait five minutes. Not meant for production.
 pub const WAL_MIN_AGE_ENV: &str = "AWS_RS_WAL_MIN_AGE";
 
-/// Overrides the maximum age (`backend::Timings::max_age`, 24 hours) after which a WAL or
-/// ledger entry whose cleanup keeps failing is dropped with an error log line.
+/// Overrides the maximum age (`backend::Timings::max_age`, 7 days: a long weekend of broken
+/// root credentials must not drop the guards) after which a WAL or ledger entry whose
+/// cleanup keeps failing is dropped with an error log line naming the user.
 pub const WAL_MAX_AGE_ENV: &str = "AWS_RS_WAL_MAX_AGE";
 
 /// The factory the binary hands to the transport: builds one engine instance per mount,

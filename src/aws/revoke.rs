@@ -5,13 +5,20 @@
 //! AWS refuses DeleteUser (`DeleteConflict`) while anything hangs off the user, and a
 //! holder can attach more than the engine did (a console password, an MFA device, SSH
 //! keys, signing certificates, service-specific credentials), which is how Vault leaks
-//! users (GH-16685). So every kind is listed, every page, and removed: access keys, login
-//! profile, MFA devices (deactivated; virtual ones deleted), SSH keys, signing
-//! certificates, service-specific credentials, inline policies, managed policies, group
-//! memberships; then the user. Lists run together, removals up to [`MAX_PARALLEL`] at a
-//! time; DeleteUser comes last. Service-specific credentials (CodeCommit, Keyspaces) are
-//! rare, so they are looked for only when DeleteUser answers `DeleteConflict`: that saves
-//! a call on every revoke, and some IAM-compatible endpoints (moto) lack the call.
+//! users (GH-16685). So the deletion runs in up to two passes:
+//!
+//! 1. What the engine itself attached, with exactly the calls (and so the IAM permissions)
+//!    Vault's engine uses: ListGroupsForUser (which also tells whether the user exists),
+//!    ListUserPolicies, ListAttachedUserPolicies and ListAccessKeys, every page; their
+//!    removal; DeleteUser. A mount switched over from the Go engine keeps working with
+//!    the policy Vault documents.
+//! 2. Only if DeleteUser answers `DeleteConflict`: everything else a user can hold — login
+//!    profile, MFA devices (deactivated; virtual ones deleted), SSH keys, signing
+//!    certificates, service-specific credentials — and the first pass's kinds again (a
+//!    holder may have added keys or policies meanwhile); then DeleteUser once more. A
+//!    missing permission for one of these calls is AWS's AccessDenied, naming the action.
+//!
+//! Lists run together, removals up to [`MAX_PARALLEL`] at a time.
 //!
 //! Idempotent: a part that is already gone (`NoSuchEntity`) is success, so a retry resumes
 //! where the last attempt stopped. A user that does not exist at all counts as deleted only
@@ -76,28 +83,39 @@ pub async fn delete_user(
     user: &str,
     missing_is_gone: bool,
 ) -> Result<Outcome, DeleteError> {
-    match iam.get_user(Some(user)).await {
-        Ok(_) => {}
-        Err(e) if e.is_not_found() && missing_is_gone => return Ok(Outcome::AlreadyGone),
-        Err(e) if e.is_not_found() => return Err(DeleteError::NotYetVisible(user.to_string())),
-        Err(e) => return Err(e.into()),
-    }
-    let parts = list_parts(iam, user).await?;
-    let mut removed = remove_parts(iam, user, parts).await?;
-    if let Err(e) = finish(iam, user).await {
-        if e.code() != Some(DELETE_CONFLICT) {
-            return Err(e.into());
+    let missing = || {
+        if missing_is_gone {
+            Ok(Outcome::AlreadyGone)
+        } else {
+            Err(DeleteError::NotYetVisible(user.to_string()))
         }
-        // Something is still attached: the rare kinds, or a part a holder added meanwhile.
-        // One more pass over everything, then the last word is AWS's.
-        let parts = list_parts(iam, user).await?;
-        let rare = listed(iam.list_service_specific_credentials(user).await)?;
-        let parts = parts
-            .into_iter()
-            .chain(rare.into_iter().map(Part::ServiceSpecificCredential))
-            .collect();
-        removed += remove_parts(iam, user, parts).await?;
-        finish(iam, user).await?;
+    };
+    // The existence probe Vault uses (it needs no permission beyond Vault's policy).
+    let groups = match iam.list_groups_for_user(user).await {
+        Ok(groups) => groups,
+        Err(e) if e.is_not_found() => return missing(),
+        Err(e) => return Err(e.into()),
+    };
+    let mut parts = engine_parts(iam, user).await?;
+    parts.extend(groups.into_iter().map(Part::Group));
+    let mut removed = remove_parts(iam, user, parts).await?;
+    match iam.delete_user(user).await {
+        Ok(()) => {}
+        // Seen a moment ago, gone now: someone (another node's revoke, an operator) was
+        // quicker. For a young guard that could also be a lagging replica: not trusted.
+        Err(e) if e.is_not_found() => {
+            return missing().map(|_| Outcome::Deleted { parts: removed });
+        }
+        Err(e) if e.code() == Some(DELETE_CONFLICT) => {
+            removed += remove_everything(iam, user).await?;
+            match iam.delete_user(user).await {
+                Err(e) if e.is_not_found() => {
+                    return missing().map(|_| Outcome::Deleted { parts: removed });
+                }
+                other => other?,
+            }
+        }
+        Err(e) => return Err(e.into()),
     }
     tracing::debug!(user, parts = removed, "deleted IAM user");
     Ok(Outcome::Deleted { parts: removed })
@@ -106,36 +124,44 @@ pub async fn delete_user(
 /// AWS's code for "the entity still has things attached".
 const DELETE_CONFLICT: &str = "DeleteConflict";
 
-/// DeleteUser; a user already gone counts, since someone (another node's revoke, an
-/// operator) was quicker and the goal is reached.
-async fn finish(iam: &dyn IamApi, user: &str) -> Result<(), AwsError> {
-    match iam.delete_user(user).await {
-        Err(e) if e.is_not_found() => Ok(()),
-        other => other,
-    }
+/// The kinds the engine attaches itself (groups aside, which the probe listed): inline
+/// and managed policies and access keys, listed together. A list answered `NoSuchEntity`
+/// (the user vanished meanwhile) is empty.
+async fn engine_parts(iam: &dyn IamApi, user: &str) -> Result<Vec<Part>, AwsError> {
+    let (inline, managed, keys) = tokio::join!(
+        iam.list_user_policies(user),
+        iam.list_attached_user_policies(user),
+        iam.list_access_keys(user),
+    );
+    let mut parts = Vec::new();
+    parts.extend(listed(inline)?.into_iter().map(Part::InlinePolicy));
+    parts.extend(listed(managed)?.into_iter().map(Part::ManagedPolicy));
+    parts.extend(listed(keys)?.into_iter().map(Part::AccessKey));
+    Ok(parts)
 }
 
-/// Everything hanging off `user` but service-specific credentials, every list call at
-/// once. A list answered `NoSuchEntity` (the user vanished meanwhile) is empty.
-async fn list_parts(iam: &dyn IamApi, user: &str) -> Result<Vec<Part>, AwsError> {
-    let (keys, mfa, ssh, certs, inline, managed, groups) = tokio::join!(
-        iam.list_access_keys(user),
+/// The second pass: every kind of part, listed together, then removed.
+async fn remove_everything(iam: &dyn IamApi, user: &str) -> Result<usize, AwsError> {
+    let (engine, groups, mfa, ssh, certs, service) = tokio::join!(
+        engine_parts(iam, user),
+        iam.list_groups_for_user(user),
         iam.list_mfa_devices(user),
         iam.list_ssh_public_keys(user),
         iam.list_signing_certificates(user),
-        iam.list_user_policies(user),
-        iam.list_attached_user_policies(user),
-        iam.list_groups_for_user(user),
+        iam.list_service_specific_credentials(user),
     );
-    let mut parts = vec![Part::LoginProfile];
-    parts.extend(listed(keys)?.into_iter().map(Part::AccessKey));
+    let mut parts = engine?;
+    parts.push(Part::LoginProfile);
+    parts.extend(listed(groups)?.into_iter().map(Part::Group));
     parts.extend(listed(mfa)?.into_iter().map(Part::MfaDevice));
     parts.extend(listed(ssh)?.into_iter().map(Part::SshPublicKey));
     parts.extend(listed(certs)?.into_iter().map(Part::SigningCertificate));
-    parts.extend(listed(inline)?.into_iter().map(Part::InlinePolicy));
-    parts.extend(listed(managed)?.into_iter().map(Part::ManagedPolicy));
-    parts.extend(listed(groups)?.into_iter().map(Part::Group));
-    Ok(parts)
+    parts.extend(
+        listed(service)?
+            .into_iter()
+            .map(Part::ServiceSpecificCredential),
+    );
+    remove_parts(iam, user, parts).await
 }
 
 fn listed(result: Result<Vec<String>, AwsError>) -> Result<Vec<String>, AwsError> {

@@ -117,6 +117,16 @@ impl Moto {
         Self { port, server, dir }
     }
 
+    /// moto's PID.
+    pub fn pid(&self) -> u32 {
+        self.server.pid()
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host_port(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
     /// `http://127.0.0.1:<port>`: the value for the engine's `iam_endpoint`/`sts_endpoint`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)

@@ -197,11 +197,22 @@ impl OpenBao {
         self.plugin_dir().join(PLUGIN_COMMAND)
     }
 
+    /// The server's PID.
+    pub fn pid(&self) -> u32 {
+        self.server.pid()
+    }
+
     /// Copies the freshly built plugin into the plugin directory and registers it in the
     /// catalog by SHA-256 as the secrets plugin `aws`, exactly as an operator would.
     pub fn install_plugin(&self) {
+        self.install_plugin_from(&plugin_binary());
+    }
+
+    /// [`Self::install_plugin`] with another build of the plugin (the benchmark's release
+    /// binary).
+    pub fn install_plugin_from(&self, binary: &Path) {
         let target = self.plugin_path();
-        fs::copy(plugin_binary(), &target).expect("copy the plugin binary into the plugin dir");
+        fs::copy(binary, &target).expect("copy the plugin binary into the plugin dir");
         fs::set_permissions(&target, fs::Permissions::from_mode(0o755)).expect("chmod the plugin");
         let sha256 = sha256_hex(&target);
         self.cli_ok(&[

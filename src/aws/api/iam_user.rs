@@ -36,13 +36,21 @@ fn incomplete(op: Op, what: &str) -> Error {
     }
 }
 
-/// IAM CreateUser.
+/// IAM CreateUser, sent once: the SDK's retries are off for this call. A retry after an
+/// attempt whose answer was lost (a timeout, a reset connection, a 5xx) would meet
+/// `EntityAlreadyExists` for the user that attempt made, and the engine could no longer
+/// tell that user from someone else's of the same name. The engine retries throttling
+/// itself, which AWS answers without acting.
 pub(crate) async fn create_user(client: &Client, input: &CreateUserInput) -> Result<(), Error> {
+    let once = aws_sdk_iam::config::Builder::default()
+        .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled());
     let request = client
         .create_user()
         .user_name(&input.user_name)
         .path(&input.path)
-        .set_permissions_boundary(input.permissions_boundary.clone());
+        .set_permissions_boundary(input.permissions_boundary.clone())
+        .customize()
+        .config_override(once);
     call(Op::CreateUser, request.send()).await.map(drop)
 }
 
