@@ -1,8 +1,8 @@
 //! \[engine\] `AwsBackend`: the state one mount of the engine shares between its handlers
 //! and hooks — the cache of what is derived from `config/root` (IAM and STS clients, the
 //! parsed username template), the `config/root` write lock, the role lock, the engine's
-//! [`Timings`], the pending WAL commits of `iam_user` issuances and when the ledger was
-//! last swept — and nothing else.
+//! [`Timings`], the pending WAL commits of `iam_user` issuances, the ledger's index and
+//! when it was last swept — and nothing else.
 //! Storage, system view and clock come with each request's `framework::Context`.
 //!
 //! Clients (and the template) are built lazily from `config/root` through a
@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime};
 use super::api::{IamAccessKey, IamApi, StsApi};
 use super::clients::ClientFactory;
 use super::handover::{DEFAULT_HANDOVER_DELAY, Handover};
+use super::ledger::Ledger;
 use super::root_config::{self, RootConfig};
 use super::username::{DEFAULT_USERNAME_TEMPLATE, default_template, parse_username_template};
 use crate::framework::template::Template;
@@ -75,6 +76,7 @@ pub struct AwsBackend {
     factory: Arc<dyn ClientFactory>,
     timings: Timings,
     handover: Handover,
+    ledger: Ledger,
     last_sweep: Mutex<Option<SystemTime>>,
     // A std lock: it is never held across an await. Builds, which await, serialise on
     // `build` instead, so requests that hit the cache never wait for a build.
@@ -96,6 +98,7 @@ impl AwsBackend {
             factory,
             timings,
             handover: Handover::new(timings.handover_delay),
+            ledger: Ledger::new(),
             last_sweep: Mutex::new(None),
             cache: RwLock::new(ClientCache::default()),
             build: tokio::sync::Mutex::new(()),
@@ -147,6 +150,11 @@ impl AwsBackend {
     /// The WAL commits of issuances waiting for their handover delay.
     pub fn handover(&self) -> &Handover {
         &self.handover
+    }
+
+    /// The ledger of issued IAM users, with its in-memory index.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
     }
 
     /// Whether the ledger sweep is due at `now` (it runs at most once per minimum age);

@@ -24,7 +24,7 @@ use super::api::{CreateUserInput, IamAccessKey, IamApi};
 use super::backend::AwsBackend;
 use super::error::Error as AwsError;
 use super::lease_data::LeaseData;
-use super::ledger::{self, LedgerEntry};
+use super::ledger::LedgerEntry;
 use super::role::Role;
 use super::secret_access_keys;
 use super::storage::WAL_KIND_USER;
@@ -88,7 +88,11 @@ pub(crate) async fn issue(
     let (ttl, max_ttl) = secret_access_keys::iam_user_lease(ctx, issue.role).await?;
     let horizon = secret_access_keys::horizon(ctx, now, max_ttl).await?;
     // Recorded before answering: from here on, a lost answer is the ledger's to clean up.
-    ledger::record(ctx.storage(), &username, &LedgerEntry::new(now, horizon)).await?;
+    let entry = LedgerEntry::new(now, horizon);
+    state
+        .ledger()
+        .record(ctx.storage(), &username, &entry)
+        .await?;
     state.handover().schedule(ctx.storage_arc(), wal_id).await;
     let mut resp = respond(&key, username, issue.role, ttl, max_ttl)?;
     if let Some(warning) = warning {

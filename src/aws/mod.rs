@@ -156,6 +156,8 @@ fn env_duration(name: &str, default: Duration) -> Result<Duration, Error> {
 fn invalidate(state: &AwsBackend, key: &str) {
     if key == storage::CONFIG_ROOT {
         state.clear_clients();
+    } else if key.starts_with(storage::LEDGER_PREFIX) {
+        state.ledger().invalidate();
     }
 }
 

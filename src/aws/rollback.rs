@@ -6,11 +6,11 @@
 //! (`secret_access_keys::delete_issued_user`), for which a missing user is success here:
 //! these entries are always older than the minimum age.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::backend::AwsBackend;
+use super::backend::{AwsBackend, Timings};
 use super::iam_user::WAL_USERNAME_KEY;
 use super::ledger;
 use super::secret_access_keys::delete_issued_user;
@@ -58,20 +58,14 @@ pub(crate) async fn sweep_ledger(state: &AwsBackend, ctx: &Context) -> Result<()
         return Ok(());
     }
     let timings = state.timings();
+    let before = now
+        .checked_sub(timings.min_age)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     let mut errors = Vec::new();
-    for username in ledger::usernames(ctx.storage()).await? {
-        let Some(entry) = ledger::get(ctx.storage(), &username).await? else {
-            continue;
-        };
-        let Some(due) = entry.horizon_time().map(|h| h + timings.min_age) else {
-            continue;
-        };
-        if now <= due {
-            continue;
-        }
+    for username in state.ledger().due(ctx.storage(), before).await? {
         if let Err(e) = delete_issued_user(state, ctx, &username, true).await {
             errors.push(format!("deleting expired IAM user {username:?}: {e}"));
-            give_up_if_too_old(ctx, &username, now, due, timings.max_age).await?;
+            give_up_if_too_old(state, ctx, &username, now, timings).await?;
             continue;
         }
         tracing::warn!(
@@ -87,20 +81,27 @@ pub(crate) async fn sweep_ledger(state: &AwsBackend, ctx: &Context) -> Result<()
 }
 
 async fn give_up_if_too_old(
+    state: &AwsBackend,
     ctx: &Context,
     username: &str,
     now: SystemTime,
-    due: SystemTime,
-    max_age: Duration,
+    timings: Timings,
 ) -> Result<(), Error> {
-    if now.duration_since(due).unwrap_or_default() <= max_age {
+    let Some(horizon) = ledger::get(ctx.storage(), username)
+        .await?
+        .and_then(|e| e.horizon_time())
+    else {
+        return Ok(());
+    };
+    let due = horizon + timings.min_age;
+    if now.duration_since(due).unwrap_or_default() <= timings.max_age {
         return Ok(());
     }
     tracing::error!(
         user = %username,
         "giving up deleting an IAM user whose lease ended long ago; delete it by hand"
     );
-    ledger::forget(ctx.storage(), username).await
+    state.ledger().forget(ctx.storage(), username).await
 }
 
 #[cfg(test)]

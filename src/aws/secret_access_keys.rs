@@ -16,7 +16,6 @@ use std::time::{Duration, SystemTime};
 
 use super::backend::AwsBackend;
 use super::lease_data::LeaseData;
-use super::ledger;
 use super::path_config_lease;
 use super::revoke::{self, DeleteError};
 use super::role::Role;
@@ -28,7 +27,8 @@ pub const ACCESS_KEYS: &str = "access_keys";
 
 /// The `access_keys` secret type; renew and revoke share the mount's `state`.
 pub(crate) fn secret(state: Arc<AwsBackend>) -> SecretType {
-    let on_revoke = Arc::clone(&state);
+    let on_renew = Arc::clone(&state);
+    let on_revoke = state;
     SecretType::new(ACCESS_KEYS)
         .field(
             "access_key",
@@ -42,7 +42,10 @@ pub(crate) fn secret(state: Arc<AwsBackend>) -> SecretType {
             "security_token",
             FieldSchema::new(FieldType::String, "Security Token"),
         )
-        .renew(renew)
+        .renew(move |ctx, req, data| {
+            let state = Arc::clone(&on_renew);
+            async move { renew(state, ctx, req, data).await }
+        })
         .revoke(move |ctx, req, data| {
             let state = Arc::clone(&on_revoke);
             async move { revoke(state, ctx, req, data).await }
@@ -134,7 +137,12 @@ fn lease_data(req: &Request) -> Result<LeaseData, Error> {
 /// since they are issued not renewable). IAM users get the TTLs of the role they were
 /// made from (kept in the lease data), else of `config/lease`, with the lease's data
 /// unchanged; the ledger's horizon moves out if the mount now allows a longer life.
-async fn renew(ctx: Context, req: Request, _data: FieldData) -> HandlerResult {
+async fn renew(
+    state: Arc<AwsBackend>,
+    ctx: Context,
+    req: Request,
+    _data: FieldData,
+) -> HandlerResult {
     let data = lease_data(&req)?;
     if data.is_sts {
         return Ok(None);
@@ -152,7 +160,10 @@ async fn renew(ctx: Context, req: Request, _data: FieldData) -> HandlerResult {
     if let Some(username) = data.username.as_deref().filter(|u| !u.is_empty()) {
         let issued = secret.lease_options.issue_time.unwrap_or_else(|| ctx.now());
         let horizon = horizon(&ctx, issued, max_ttl).await?;
-        ledger::extend(ctx.storage(), username, issued, horizon).await?;
+        state
+            .ledger()
+            .extend(ctx.storage(), username, issued, horizon)
+            .await?;
     }
     secret.lease_options.ttl = ttl;
     secret.lease_options.max_ttl = max_ttl;
@@ -204,7 +215,7 @@ pub(crate) async fn delete_issued_user(
             DeleteError::Aws(e) => e.into_logical_error(),
             other => Error::Internal(other.to_string()),
         })?;
-    ledger::forget(ctx.storage(), username).await?;
+    state.ledger().forget(ctx.storage(), username).await?;
     Ok(outcome)
 }
 
