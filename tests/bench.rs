@@ -73,6 +73,10 @@ fn bench_full() {
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/results"),
         PathBuf::from,
     );
-    let report = benchkit::run(&bao, &moto, &plugin, &benchkit::Settings::full());
+    let settings = match std::env::var("AWS_RS_BENCH_PROFILE").as_deref() {
+        Ok("quick") => benchkit::Settings::quick(),
+        _ => benchkit::Settings::full(),
+    };
+    let report = benchkit::run(&bao, &moto, &plugin, &settings);
     println!("{}", benchkit::write(&report, &out));
 }

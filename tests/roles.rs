@@ -782,3 +782,27 @@ async fn role_reads_ignore_unknown_parameters_with_a_warning() {
     );
     let _: JsonMap = resp.data.expect("data");
 }
+
+#[tokio::test]
+async fn roles_are_cached_and_read_again_after_another_node_changed_them() {
+    let tb = engine().await;
+    write_ok(&tb, "r", json!({"credential_type": "iam_user"})).await;
+    assert_eq!(read_role(&tb, "r").await, blank("iam_user"));
+    // Another node writes the role: storage changes under this process, then the host
+    // invalidates the key. Until then the cached role is served.
+    let changed = r#"{"credential_types":["iam_user"],"policy_arns":["arn:aws:iam::aws:policy/ReadOnlyAccess"]}"#;
+    put_raw(&tb, "role/r", changed).await;
+    assert_eq!(
+        read_role(&tb, "r").await,
+        blank("iam_user"),
+        "served from the cache"
+    );
+    tb.backend().invalidate("role/r").await;
+    assert_eq!(
+        read_role(&tb, "r").await,
+        with(blank("iam_user"), json!({"policy_arns": [READ_ONLY]}))
+    );
+    // A delete through this process is seen at once.
+    tb.delete("roles/r").await.expect("delete");
+    assert!(tb.read("roles/r").await.expect("read").is_none());
+}

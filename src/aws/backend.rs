@@ -1,8 +1,8 @@
 //! \[engine\] `AwsBackend`: the state one mount of the engine shares between its handlers
 //! and hooks — the cache of what is derived from `config/root` (IAM and STS clients, the
 //! parsed username template), the `config/root` write lock, the role lock, the engine's
-//! [`Timings`], the pending WAL commits of `iam_user` issuances, the ledger's index and
-//! when it was last swept — and nothing else.
+//! [`Timings`], the pending WAL commits of `iam_user` issuances, the caches of roles and
+//! `config/lease`, the ledger's index and when it was last swept — and nothing else.
 //! Storage, system view and clock come with each request's `framework::Context`.
 //!
 //! Clients (and the template) are built lazily from `config/root` through a
@@ -18,9 +18,12 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use super::api::{IamAccessKey, IamApi, StsApi};
+use super::cache::StoredCache;
 use super::clients::ClientFactory;
 use super::handover::{DEFAULT_HANDOVER_DELAY, Handover};
 use super::ledger::Ledger;
+use super::path_config_lease::LeaseConfig;
+use super::role::Role;
 use super::root_config::{self, RootConfig};
 use super::username::{DEFAULT_USERNAME_TEMPLATE, default_template, parse_username_template};
 use crate::framework::template::Template;
@@ -77,6 +80,8 @@ pub struct AwsBackend {
     timings: Timings,
     handover: Handover,
     ledger: Ledger,
+    roles: StoredCache<Role>,
+    lease_config: StoredCache<LeaseConfig>,
     last_sweep: Mutex<Option<SystemTime>>,
     // A std lock: it is never held across an await. Builds, which await, serialise on
     // `build` instead, so requests that hit the cache never wait for a build.
@@ -99,6 +104,8 @@ impl AwsBackend {
             timings,
             handover: Handover::new(timings.handover_delay),
             ledger: Ledger::new(),
+            roles: StoredCache::default(),
+            lease_config: StoredCache::default(),
             last_sweep: Mutex::new(None),
             cache: RwLock::new(ClientCache::default()),
             build: tokio::sync::Mutex::new(()),
@@ -150,6 +157,16 @@ impl AwsBackend {
     /// The WAL commits of issuances waiting for their handover delay.
     pub fn handover(&self) -> &Handover {
         &self.handover
+    }
+
+    /// The roles, cached by name (see `cache`).
+    pub(crate) fn role_cache(&self) -> &StoredCache<Role> {
+        &self.roles
+    }
+
+    /// `config/lease`, cached.
+    pub(crate) fn lease_config_cache(&self) -> &StoredCache<LeaseConfig> {
+        &self.lease_config
     }
 
     /// The ledger of issued IAM users, with its in-memory index.

@@ -85,7 +85,7 @@ pub(crate) async fn issue(
     };
     // The lease starts when the host gets the answer, so its horizon counts from now.
     let now = ctx.now();
-    let (ttl, max_ttl) = secret_access_keys::iam_user_lease(ctx, issue.role).await?;
+    let (ttl, max_ttl) = secret_access_keys::iam_user_lease(state, ctx, issue.role).await?;
     let horizon = secret_access_keys::horizon(ctx, now, max_ttl).await?;
     // Recorded before answering: from here on, a lost answer is the ledger's to clean up.
     let entry = LedgerEntry::new(now, horizon);

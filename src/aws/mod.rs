@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod backend;
+mod cache;
 pub mod clients;
 pub mod error;
 pub mod fake;
@@ -111,7 +112,7 @@ fn builder(state: Arc<AwsBackend>) -> framework::BackendBuilder {
         })
         .path(path_config_root::path(Arc::clone(&state)))
         .path(path_config_rotate_root::path(Arc::clone(&state)))
-        .path(path_config_lease::path())
+        .path(path_config_lease::path(Arc::clone(&state)))
         .paths(path_roles::paths(Arc::new(path_roles::Roles::new(
             Arc::clone(&state),
         ))))
@@ -158,6 +159,13 @@ fn invalidate(state: &AwsBackend, key: &str) {
         state.clear_clients();
     } else if key.starts_with(storage::LEDGER_PREFIX) {
         state.ledger().invalidate();
+    } else if key == storage::CONFIG_LEASE {
+        state.lease_config_cache().remove(key);
+    } else if let Some(name) = key
+        .strip_prefix(storage::ROLE_PREFIX)
+        .or_else(|| key.strip_prefix(storage::LEGACY_ROLE_PREFIX))
+    {
+        state.role_cache().remove(name);
     }
 }
 

@@ -6,18 +6,22 @@
 //! `{"Lease": <ns>, "LeaseMax": <ns>}` — Go marshals its untagged `time.Duration` fields
 //! under their Go names as integer nanoseconds. Unlike the Go engine the path also
 //! supports DELETE, which removes the setting (leases then fall back to the mount's
-//! TTLs). Like Go, there is no existence check, so writes are always updates.
+//! TTLs). Like Go, there is no existence check, so writes are always updates. The entry
+//! is read through the mount's cache (`cache`), which writes here keep current.
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::OPERATION_PREFIX_AWS;
+use super::backend::AwsBackend;
 use super::storage::CONFIG_LEASE;
 use crate::framework::{
     Context, DisplayAttributes, FieldData, FieldSchema, FieldType, HandlerResult, Path,
     PathOperation, format_go_duration, parse_duration_second_str,
 };
-use crate::logical::{Error, JsonMap, Operation, Request, Response, Storage, StorageExt};
+use crate::logical::{Error, JsonMap, Operation, Response, Storage, StorageExt};
 
 /// The stored lease settings, in Go `time.Duration` nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,8 +39,22 @@ pub(crate) async fn load(storage: &dyn Storage) -> Result<Option<LeaseConfig>, E
     storage.get_json(CONFIG_LEASE).await
 }
 
+/// The lease settings through the mount's cache (every `iam_user` issuance reads them).
+pub(crate) async fn cached(
+    state: &AwsBackend,
+    storage: &dyn Storage,
+) -> Result<Option<LeaseConfig>, Error> {
+    state
+        .lease_config_cache()
+        .get_or_load(CONFIG_LEASE, || load(storage))
+        .await
+}
+
 /// The `config/lease` path.
-pub(crate) fn path() -> Path {
+pub(crate) fn path(state: Arc<AwsBackend>) -> Path {
+    let on_read = Arc::clone(&state);
+    let on_write = Arc::clone(&state);
+    let on_delete = state;
     Path::new("config/lease")
         .display(DisplayAttributes::operation_prefix(OPERATION_PREFIX_AWS))
         .field(
@@ -49,17 +67,27 @@ pub(crate) fn path() -> Path {
         )
         .operation(
             Operation::Read,
-            PathOperation::new(read_lease)
-                .display(DisplayAttributes::operation("", "lease-configuration")),
+            PathOperation::new(move |ctx, _req, _data| {
+                let state = Arc::clone(&on_read);
+                async move { read_lease(&state, ctx).await }
+            })
+            .display(DisplayAttributes::operation("", "lease-configuration")),
         )
         .operation(
             Operation::Update,
-            PathOperation::new(write_lease)
-                .display(DisplayAttributes::operation("configure", "lease")),
+            PathOperation::new(move |ctx, _req, data| {
+                let state = Arc::clone(&on_write);
+                async move { write_lease(&state, ctx, data).await }
+            })
+            .display(DisplayAttributes::operation("configure", "lease")),
         )
         .operation(
             Operation::Delete,
-            PathOperation::new(delete_lease).display(DisplayAttributes::operation(
+            PathOperation::new(move |ctx, _req, _data| {
+                let state = Arc::clone(&on_delete);
+                async move { delete_lease(&state, ctx).await }
+            })
+            .display(DisplayAttributes::operation(
                 "delete",
                 "lease-configuration",
             )),
@@ -67,8 +95,8 @@ pub(crate) fn path() -> Path {
         .help(CONFIG_LEASE_HELP_SYNOPSIS, CONFIG_LEASE_HELP_DESCRIPTION)
 }
 
-async fn read_lease(ctx: Context, _req: Request, _data: FieldData) -> HandlerResult {
-    let Some(config) = load(ctx.storage()).await? else {
+async fn read_lease(state: &AwsBackend, ctx: Context) -> HandlerResult {
+    let Some(config) = cached(state, ctx.storage()).await? else {
         return Ok(None);
     };
     let mut data = JsonMap::new();
@@ -83,7 +111,7 @@ async fn read_lease(ctx: Context, _req: Request, _data: FieldData) -> HandlerRes
     Ok(Some(Response::with_data(data)))
 }
 
-async fn write_lease(ctx: Context, _req: Request, data: FieldData) -> HandlerResult {
+async fn write_lease(state: &AwsBackend, ctx: Context, data: FieldData) -> HandlerResult {
     let lease_raw = data.get_string("lease")?;
     let lease_max_raw = data.get_string("lease_max")?;
     if lease_raw.is_empty() {
@@ -100,14 +128,15 @@ async fn write_lease(ctx: Context, _req: Request, data: FieldData) -> HandlerRes
         Ok(nanos) => nanos,
         Err(e) => return Ok(Some(Response::error(format!("Invalid lease_max: {e}")))),
     };
-    ctx.storage()
-        .put_json(CONFIG_LEASE, &LeaseConfig { lease, lease_max })
-        .await?;
+    let config = LeaseConfig { lease, lease_max };
+    ctx.storage().put_json(CONFIG_LEASE, &config).await?;
+    state.lease_config_cache().put(CONFIG_LEASE, config);
     Ok(None)
 }
 
-async fn delete_lease(ctx: Context, _req: Request, _data: FieldData) -> HandlerResult {
+async fn delete_lease(state: &AwsBackend, ctx: Context) -> HandlerResult {
     ctx.storage().delete(CONFIG_LEASE).await?;
+    state.lease_config_cache().remove(CONFIG_LEASE);
     Ok(None)
 }
 

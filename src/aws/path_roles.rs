@@ -61,7 +61,11 @@ impl Roles {
     pub(crate) async fn get(&self, ctx: &Context, name: &str) -> Result<Option<Role>, Error> {
         {
             let _read = self.lock().read().await;
-            if let Some(role) = load_current(ctx.storage(), name).await? {
+            let cache = self.state.role_cache();
+            if let Some(role) = cache
+                .get_or_load(name, || load_current(ctx.storage(), name))
+                .await?
+            {
                 return Ok(Some(role));
             }
         }
@@ -76,6 +80,7 @@ impl Roles {
         };
         if may_persist_upgrade(ctx.system()).await {
             save(ctx.storage(), name, &role).await?;
+            self.state.role_cache().put(name, role.clone());
             // Should this delete fail, the legacy entry stays behind harmlessly: `role/`
             // wins on every later read, and the next write or delete removes it.
             ctx.storage().delete(&legacy_key(name)).await?;
@@ -163,6 +168,7 @@ async fn write_role(roles: Arc<Roles>, ctx: Context, data: FieldData) -> Handler
         Err(problems) => return Ok(Some(Response::error(problems.to_string()))),
     };
     save(storage, &name, &merged.role).await?;
+    roles.state.role_cache().put(&name, merged.role.clone());
     storage.delete(&legacy_key(&name)).await?;
     if merged.warnings.is_empty() {
         return Ok(None);
@@ -182,6 +188,7 @@ async fn delete_role(roles: Arc<Roles>, ctx: Context, data: FieldData) -> Handle
     // what remains, never an older one resurrected by the upgrade on the next read.
     ctx.storage().delete(&legacy_key(&name)).await?;
     ctx.storage().delete(&role_key(&name)).await?;
+    roles.state.role_cache().remove(&name);
     Ok(None)
 }
 

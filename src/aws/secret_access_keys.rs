@@ -96,10 +96,11 @@ fn lease_response(
 /// TTL and maximum TTL of an IAM-user lease made from `role`: the role's own where set,
 /// else `config/lease`'s; zero means the mount's. The host caps both by the mount.
 pub(crate) async fn iam_user_lease(
+    state: &AwsBackend,
     ctx: &Context,
     role: &Role,
 ) -> Result<(Duration, Duration), Error> {
-    let (ttl, max_ttl) = match path_config_lease::load(ctx.storage()).await? {
+    let (ttl, max_ttl) = match path_config_lease::cached(state, ctx.storage()).await? {
         Some(config) => (nanos(config.lease), nanos(config.lease_max)),
         // Never configured: zero, i.e. the mount's TTLs (Go's empty `configLease`).
         None => (Duration::ZERO, Duration::ZERO),
@@ -153,7 +154,7 @@ async fn renew(
         .policy
         .and_then(|p| serde_json::from_value(p).ok())
         .unwrap_or_default();
-    let (ttl, max_ttl) = iam_user_lease(&ctx, &role).await?;
+    let (ttl, max_ttl) = iam_user_lease(&state, &ctx, &role).await?;
     let mut secret = req
         .secret
         .ok_or_else(|| Error::Internal("request has no secret".to_string()))?;

@@ -113,8 +113,7 @@ pub fn serve(factory: Factory) -> ExitCode {
         Ok(env) => env,
         Err(e) => return refuse(&e),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -52,13 +52,28 @@ impl Settings {
         Settings {
             repeats: 3,
             warmup: 30,
-            cheap: 1000,
-            sts: 500,
+            cheap: 2000,
+            sts: 1000,
             costly: 300,
             levels: vec![1, 8, 32],
             level_secs: 3.0,
             revoke_leases: 150,
             starts: 10,
+        }
+    }
+
+    /// One repeat of fewer requests, for iterating on a change (`AWS_RS_BENCH_PROFILE=quick`
+    /// with `scripts/bench.sh`); not for the README.
+    pub fn quick() -> Self {
+        Settings {
+            repeats: 1,
+            cheap: 2000,
+            sts: 600,
+            costly: 150,
+            level_secs: 1.5,
+            revoke_leases: 60,
+            starts: 5,
+            ..Self::full()
         }
     }
 
@@ -100,14 +115,22 @@ pub fn run(bao: &Path, moto: &Path, plugin: &Path, settings: &Settings) -> Repor
         .push(world.mount().as_secs_f64() * 1000.0);
     let pids = world.pids();
     footprint.rss_idle_mb = procfs::rss_mb(pids.plugin).map_or(0.0, |m| m.0);
+    footprint.rss_split_mb[0] = procfs::rss_split_mb(pids.plugin).unwrap_or_default();
+    world.configure();
     footprint
         .mount_ms
         .extend(extra_mounts(&world, settings.starts));
 
+    // AWS_RS_BENCH_TARGETS=roles,sts measures only those (for profiling one path).
+    let only = std::env::var("AWS_RS_BENCH_TARGETS").unwrap_or_default();
+    let chosen: Vec<&str> = TARGETS
+        .into_iter()
+        .filter(|t| only.is_empty() || only.split(',').any(|o| o == *t))
+        .collect();
     let mut repeats = Vec::new();
     for repeat in 0..settings.repeats {
         let mut runs = Vec::new();
-        for name in TARGETS {
+        for name in chosen.iter().copied() {
             world.reset();
             let target = world.target(name);
             eprintln!("bench: repeat {}/{}: {name}", repeat + 1, settings.repeats);
@@ -119,6 +142,7 @@ pub fn run(bao: &Path, moto: &Path, plugin: &Path, settings: &Settings) -> Repor
     if let Some((rss, peak)) = procfs::rss_mb(pids.plugin) {
         footprint.rss_after_mb = rss;
         footprint.rss_peak_mb = peak;
+        footprint.rss_split_mb[1] = procfs::rss_split_mb(pids.plugin).unwrap_or_default();
     }
     Report {
         started_at,

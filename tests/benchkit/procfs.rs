@@ -27,10 +27,18 @@ pub fn own_cpu_ms() -> f64 {
 
 /// Resident memory of `pid` in MB (`VmRSS`), and its peak (`VmHWM`).
 pub fn rss_mb(pid: u32) -> Option<(f64, f64)> {
+    Some((status_mb(pid, "VmRSS:")?, status_mb(pid, "VmHWM:")?))
+}
+
+/// Of the resident memory, MB of heap and stacks (`RssAnon`) and of mapped files — the
+/// binary's code and data pages (`RssFile`).
+pub fn rss_split_mb(pid: u32) -> Option<(f64, f64)> {
+    Some((status_mb(pid, "RssAnon:")?, status_mb(pid, "RssFile:")?))
+}
+
+fn status_mb(pid: u32, key: &str) -> Option<f64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb = |key: &str| -> Option<f64> {
-        let line = status.lines().find(|l| l.starts_with(key))?;
-        line.split_whitespace().nth(1)?.parse().ok()
-    };
-    Some((kb("VmRSS:")? / 1024.0, kb("VmHWM:")? / 1024.0))
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }

@@ -22,12 +22,14 @@ pub struct TargetRun {
 /// Memory and start-up figures.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Footprint {
-    /// Plugin RSS right after mounting, MB.
+    /// Plugin RSS right after `secrets enable`, before any request reaches it, MB.
     pub rss_idle_mb: f64,
     /// Plugin RSS after the whole run, MB.
     pub rss_after_mb: f64,
     /// Plugin peak RSS (VmHWM) after the run, MB.
     pub rss_peak_mb: f64,
+    /// Of the RSS idle and after the run: (heap and stacks, mapped binary) MB.
+    pub rss_split_mb: [(f64, f64); 2],
     /// Spawn → handshake line, ms, each try.
     pub cold_start_ms: Vec<f64>,
     /// `bao secrets enable` of a mount (spawns the plugin), ms, each try.
@@ -164,13 +166,17 @@ impl Report {
         let f = &self.footprint;
         format!(
             "| footprint | value |\n| --- | --- |\n\
-             | plugin RSS idle after mount | {:.1} MB |\n\
-             | plugin RSS after the run (peak) | {:.1} MB ({:.1} MB) |\n\
+             | plugin RSS idle after mount (heap + binary pages) | {:.1} MB ({:.1} + {:.1}) |\n\
+             | plugin RSS after the run (heap + binary pages; peak) | {:.1} MB ({:.1} + {:.1}; {:.1}) |\n\
              | cold start, spawn → handshake | {} ms |\n\
              | mount (`bao secrets enable`, spawns the plugin) | {} ms |\n\
              | plugin binary (stripped) | {:.1} MB |\n",
             f.rss_idle_mb,
+            f.rss_split_mb[0].0,
+            f.rss_split_mb[0].1,
             f.rss_after_mb,
+            f.rss_split_mb[1].0,
+            f.rss_split_mb[1].1,
             f.rss_peak_mb,
             Spread::of(&f.cold_start_ms).show(1),
             Spread::of(&f.mount_ms).show(0),
