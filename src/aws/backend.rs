@@ -27,7 +27,7 @@ use super::role::Role;
 use super::root_config::{self, RootConfig};
 use super::username::{DEFAULT_USERNAME_TEMPLATE, default_template, parse_username_template};
 use crate::framework::template::Template;
-use crate::logical::{Error, Storage};
+use crate::logical::{Error, Storage, SystemView};
 
 #[derive(Default)]
 struct ClientCache {
@@ -60,6 +60,9 @@ pub struct Timings {
 pub const DEFAULT_MIN_AGE: Duration = Duration::from_secs(5 * 60);
 /// Default [`Timings::max_age`].
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long the mount's maximum lease TTL is used before the host is asked again.
+pub const MOUNT_TTL_REFRESH: Duration = Duration::from_secs(5);
+
 /// Default [`Timings::propagation_timeout`].
 pub const DEFAULT_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -82,6 +85,7 @@ pub struct AwsBackend {
     ledger: Ledger,
     roles: StoredCache<Role>,
     lease_config: StoredCache<LeaseConfig>,
+    mount_max_ttl: Mutex<Option<(std::time::Instant, Duration)>>,
     last_sweep: Mutex<Option<SystemTime>>,
     // A std lock: it is never held across an await. Builds, which await, serialise on
     // `build` instead, so requests that hit the cache never wait for a build.
@@ -106,6 +110,7 @@ impl AwsBackend {
             ledger: Ledger::new(),
             roles: StoredCache::default(),
             lease_config: StoredCache::default(),
+            mount_max_ttl: Mutex::new(None),
             last_sweep: Mutex::new(None),
             cache: RwLock::new(ClientCache::default()),
             build: tokio::sync::Mutex::new(()),
@@ -167,6 +172,29 @@ impl AwsBackend {
     /// `config/lease`, cached.
     pub(crate) fn lease_config_cache(&self) -> &StoredCache<LeaseConfig> {
         &self.lease_config
+    }
+
+    /// The mount's maximum lease TTL, asked of the host at most every
+    /// [`MOUNT_TTL_REFRESH`]: every issuance needs it, and each ask is a round trip to the
+    /// host. The host itself caps every lease at the current value, so a tune that lowers
+    /// it applies to leases at once and to the STS lifetime asked of AWS within seconds.
+    pub async fn mount_max_ttl(&self, system: &dyn SystemView) -> Result<Duration, Error> {
+        let fresh = |(at, ttl): (std::time::Instant, Duration)| {
+            (at.elapsed() < MOUNT_TTL_REFRESH).then_some(ttl)
+        };
+        let cached = *self
+            .mount_max_ttl
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(ttl) = cached.and_then(fresh) {
+            return Ok(ttl);
+        }
+        let ttl = system.max_lease_ttl().await?;
+        *self
+            .mount_max_ttl
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((std::time::Instant::now(), ttl));
+        Ok(ttl)
     }
 
     /// The ledger of issued IAM users, with its in-memory index.

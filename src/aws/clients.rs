@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -180,6 +181,10 @@ impl SdkClientFactory {
                     .operation_attempt_timeout(ATTEMPT_TIMEOUT)
                     .build(),
             )
+            // The attempt timeout already bounds every call, and IAM and STS answers are
+            // small: the stalled-stream watchdog (a timer polled on every body read)
+            // would only cost CPU.
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
             .http_client(self.http.clone());
         if config.has_static_credentials() {
             loader = loader.credentials_provider(Credentials::new(

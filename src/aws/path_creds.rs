@@ -121,7 +121,7 @@ async fn issue(
         };
         return iam_user::issue(state, ctx, &issue).await;
     }
-    let mount_max = ctx.system().max_lease_ttl().await?;
+    let mount_max = state.mount_max_ttl(ctx.system()).await?;
     let ttl = role
         // `ttl=0` means "not given", as Go's GetOk treats a zero value.
         .sts_ttl(
