@@ -10,6 +10,9 @@ use std::process::ExitCode;
 
 use vault_plugin_secrets_aws_rs::{aws, plugin};
 
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     plugin::logging::init();
     plugin::serve(aws::factory())

@@ -158,7 +158,7 @@ impl Plugin {
             .await
             .expect("handshake within 20 s")
             .expect("read stdout");
-        let re = regex::Regex::new(HANDSHAKE_PATTERN).expect("pattern");
+        let re = regex_lite::Regex::new(HANDSHAKE_PATTERN).expect("pattern");
         assert!(line.ends_with('\n'), "{line:?}");
         assert!(re.is_match(line.trim_end()), "handshake {line:?}");
         let handshake: Handshake = line.parse().expect("parse");

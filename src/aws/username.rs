@@ -209,7 +209,7 @@ pub fn normalize_role_session_name(name: &str) -> Result<String, UsernameError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use regex::Regex;
+    use regex_lite::Regex;
 
     #[test]
     fn normalisation_replaces_everything_iam_refuses() {

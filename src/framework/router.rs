@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, OnceLock};
 
-use regex::Regex;
+use regex_lite::Regex;
 
 /// Anchors a pattern as Vault does: `^` prepended and `$` appended unless present.
 pub(crate) fn anchored(pattern: &str) -> String {
@@ -23,7 +23,7 @@ pub(crate) fn anchored(pattern: &str) -> String {
     p
 }
 
-fn compile_cached(pattern: &str) -> Result<Regex, regex::Error> {
+fn compile_cached(pattern: &str) -> Result<Regex, regex_lite::Error> {
     static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     // A poisoned cache still holds only fully built regexes.

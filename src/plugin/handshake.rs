@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn line_matches_the_host_pattern_for_every_padding_case() {
-        let re = regex::Regex::new(LINE_PATTERN).expect("pattern");
+        let re = regex_lite::Regex::new(LINE_PATTERN).expect("pattern");
         // 414, 415, 416 bytes: DER length mod 3 = 0, 1, 2 (only 0 is safe when padded).
         for len in [414, 415, 416] {
             let line = handshake(len).to_string();

@@ -9,7 +9,7 @@
 //! plain DEBUG text. Everything else (our `@module`, span and event fields) becomes
 //! key/value pairs. Timestamps are written in UTC (`Z`).
 //!
-//! The filter comes from `AWS_RS_LOG` (full `EnvFilter` syntax), else a plain level in
+//! The filter comes from `AWS_RS_LOG` (`target=level` directives, comma-separated), else a plain level in
 //! `BAO_LOG_LEVEL`/`VAULT_LOG_LEVEL` (inherited from the server), else `info`. Secrets are
 //! never passed to the logger in the first place; this module cannot redact them.
 
@@ -22,7 +22,7 @@ use time::macros::format_description;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
@@ -37,7 +37,9 @@ const CRATE_PREFIX: &str = "vault_plugin_secrets_aws_rs::";
 /// thing in `main`; a second call is a no-op.
 pub fn init() {
     let directive = filter_directive(|k| std::env::var(k).ok());
-    let filter = EnvFilter::try_new(&directive).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = directive
+        .parse::<Targets>()
+        .unwrap_or_else(|_| Targets::new().with_default(Level::INFO));
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(HclogLayer::new(std::io::stderr))
@@ -261,7 +263,7 @@ mod tests {
     fn capture(f: impl FnOnce()) -> Vec<Value> {
         let buffer = Buffer::default();
         let subscriber = tracing_subscriber::registry()
-            .with(EnvFilter::new("trace"))
+            .with(Targets::new().with_default(Level::TRACE))
             .with(HclogLayer::new(buffer.clone()));
         tracing::subscriber::with_default(subscriber, f);
         let bytes = buffer.0.lock().expect("lock").clone();
@@ -279,8 +281,9 @@ mod tests {
         let v: Value = serde_json::from_str(&line).expect("json");
         // Converted to UTC, truncated to exactly six fractional digits, `Z` zone.
         assert_eq!(v["@timestamp"], "2026-01-02T13:04:05.123456Z");
-        let re = regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$")
-            .expect("re");
+        let re =
+            regex_lite::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$")
+                .expect("re");
         let zero = time::macros::datetime!(2026-01-02 15:04:05 UTC);
         let line = format_line(zero, &Level::INFO, "m", "x", Map::new());
         let v: Value = serde_json::from_str(&line).expect("json");
@@ -387,7 +390,7 @@ mod tests {
             for crate_name in ["aws_smithy_runtime=info", "aws_sigv4=info"] {
                 assert!(d.contains(crate_name), "{d}");
             }
-            assert!(EnvFilter::try_new(&d).is_ok(), "{d}");
+            assert!(d.parse::<Targets>().is_ok(), "{d}");
         }
         assert_eq!(
             filter_directive(env(&[

@@ -43,6 +43,8 @@ pub struct Settings {
     pub revoke_leases: usize,
     /// Cold starts and extra mounts measured.
     pub starts: usize,
+    /// Seconds of rest after the run before the plugin's RSS is read again.
+    pub settle_secs: u64,
 }
 
 impl Settings {
@@ -59,6 +61,7 @@ impl Settings {
             level_secs: 3.0,
             revoke_leases: 150,
             starts: 10,
+            settle_secs: 10,
         }
     }
 
@@ -89,6 +92,7 @@ impl Settings {
             level_secs: 0.3,
             revoke_leases: 4,
             starts: 2,
+            settle_secs: 0,
         }
     }
 
@@ -139,6 +143,9 @@ pub fn run(bao: &Path, moto: &Path, plugin: &Path, settings: &Settings) -> Repor
         repeats.push(runs);
     }
     world.reset();
+    // "After the run" is the plugin at rest again: its allocator hands freed memory back
+    // to the system after a few idle seconds.
+    std::thread::sleep(Duration::from_secs(settings.settle_secs));
     if let Some((rss, peak)) = procfs::rss_mb(pids.plugin) {
         footprint.rss_after_mb = rss;
         footprint.rss_peak_mb = peak;

@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use regex::Regex;
+use regex_lite::Regex;
 
 use crate::framework::template::go_quote;
 

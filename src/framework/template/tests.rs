@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use regex::Regex;
+use regex_lite::Regex;
 
 use super::Template;
 
