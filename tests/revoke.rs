@@ -434,3 +434,42 @@ async fn a_wal_entry_that_keeps_failing_is_dropped_after_the_maximum_age() {
     );
     assert!(env.iam().user("vault-stuck").is_some(), "left for a human");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_endpoint_without_service_specific_credentials_still_deletes_the_user() {
+    let env = env().await;
+    let (name, secret) = issued_user(&env).await;
+    env.iam().update_user(&name, |u| u.login_profile = true);
+    // moto answers this call with a 500: the user has none, and DeleteUser agrees.
+    env.iam().fail_next(
+        Op::ListServiceSpecificCredentials,
+        fake::unreachable(Op::ListServiceSpecificCredentials),
+    );
+    assert_eq!(env.revoke(&secret).await, Ok(None));
+    assert!(env.iam().user(&name).is_none());
+
+    // When some do exist and cannot be listed, the listing's failure is the answer.
+    let (name, secret) = {
+        let (_, secret) = env.issue("deploy").await;
+        let name = secret.internal_data["username"]
+            .as_str()
+            .expect("user")
+            .to_string();
+        (name, secret)
+    };
+    env.iam().update_user(&name, |u| {
+        u.service_specific_credentials.insert("ACCAHIDDEN".into());
+    });
+    env.iam().fail_next(
+        Op::ListServiceSpecificCredentials,
+        fake::access_denied(Op::ListServiceSpecificCredentials),
+    );
+    match env.revoke(&secret).await {
+        Err(Error::Internal(message)) => assert!(
+            message.contains("listing service-specific credentials: AccessDenied"),
+            "{message}"
+        ),
+        other => panic!("expected the listing's failure, got {other:?}"),
+    }
+    assert_eq!(env.revoke(&secret).await, Ok(None), "allowed again: done");
+}

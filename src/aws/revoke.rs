@@ -107,10 +107,16 @@ pub async fn delete_user(
             return missing().map(|_| Outcome::Deleted { parts: removed });
         }
         Err(e) if e.code() == Some(DELETE_CONFLICT) => {
-            removed += remove_everything(iam, user).await?;
+            let (more, unlisted) = remove_everything(iam, user).await?;
+            removed += more;
             match iam.delete_user(user).await {
                 Err(e) if e.is_not_found() => {
                     return missing().map(|_| Outcome::Deleted { parts: removed });
+                }
+                // Still attached: what could not be listed is the likely reason, and its
+                // error names the permission or the failure to fix.
+                Err(e) if e.code() == Some(DELETE_CONFLICT) => {
+                    return Err(unlisted.unwrap_or(e).into());
                 }
                 other => other?,
             }
@@ -140,8 +146,14 @@ async fn engine_parts(iam: &dyn IamApi, user: &str) -> Result<Vec<Part>, AwsErro
     Ok(parts)
 }
 
-/// The second pass: every kind of part, listed together, then removed.
-async fn remove_everything(iam: &dyn IamApi, user: &str) -> Result<usize, AwsError> {
+/// The second pass: every kind of part, listed together, then removed. Service-specific
+/// credentials are the exception to "every list must succeed": some IAM-compatible
+/// endpoints (moto) lack the call, and skipping it cannot lose a user, because DeleteUser
+/// refuses while any exist. Their listing's failure is returned beside the count.
+async fn remove_everything(
+    iam: &dyn IamApi,
+    user: &str,
+) -> Result<(usize, Option<AwsError>), AwsError> {
     let (engine, groups, mfa, ssh, certs, service) = tokio::join!(
         engine_parts(iam, user),
         iam.list_groups_for_user(user),
@@ -156,12 +168,14 @@ async fn remove_everything(iam: &dyn IamApi, user: &str) -> Result<usize, AwsErr
     parts.extend(listed(mfa)?.into_iter().map(Part::MfaDevice));
     parts.extend(listed(ssh)?.into_iter().map(Part::SshPublicKey));
     parts.extend(listed(certs)?.into_iter().map(Part::SigningCertificate));
-    parts.extend(
-        listed(service)?
-            .into_iter()
-            .map(Part::ServiceSpecificCredential),
-    );
-    remove_parts(iam, user, parts).await
+    let unlisted = match listed(service) {
+        Ok(ids) => {
+            parts.extend(ids.into_iter().map(Part::ServiceSpecificCredential));
+            None
+        }
+        Err(e) => Some(e),
+    };
+    Ok((remove_parts(iam, user, parts).await?, unlisted))
 }
 
 fn listed(result: Result<Vec<String>, AwsError>) -> Result<Vec<String>, AwsError> {

@@ -66,6 +66,11 @@ fn per_op(before: [f64; 4], after: [f64; 4], ops: usize) -> CpuPerOp {
     }
 }
 
+/// `d` in milliseconds, to the tenth of a microsecond (the raw numbers stay readable).
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e7).round() / 1e4
+}
+
 /// A sequential run: latencies in ms and the CPU per operation.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Sequential {
@@ -89,7 +94,7 @@ pub fn sequential(target: &dyn Target, pids: Pids, warmup: usize, count: usize) 
     for _ in 0..count {
         let started = Instant::now();
         match target.op(&mut client) {
-            Ok(true) => latencies.push(started.elapsed().as_secs_f64() * 1000.0),
+            Ok(true) => latencies.push(ms(started.elapsed())),
             Ok(false) => break,
             Err(e) => {
                 errors += 1;
@@ -149,7 +154,7 @@ pub fn concurrent(
                 while !done.load(Ordering::Relaxed) && started.elapsed() < duration {
                     let t = Instant::now();
                     match target.op(&mut client) {
-                        Ok(true) => mine.push(t.elapsed().as_secs_f64() * 1000.0),
+                        Ok(true) => mine.push(ms(t.elapsed())),
                         Ok(false) => done.store(true, Ordering::Relaxed),
                         Err(_) => {
                             errors.fetch_add(1, Ordering::Relaxed);

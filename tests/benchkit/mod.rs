@@ -219,7 +219,8 @@ pub fn write(report: &Report, dir: &Path) -> String {
     let markdown = report.markdown(&TARGETS);
     let stamp = report.started_at.replace(':', "");
     std::fs::write(dir.join(format!("{stamp}.md")), &markdown).expect("write markdown");
-    let json = serde_json::to_string_pretty(report).expect("json");
+    // Compact: the raw latencies are thousands of numbers.
+    let json = serde_json::to_string(report).expect("json");
     std::fs::write(dir.join(format!("{stamp}.json")), json).expect("write json");
     std::fs::write(dir.join("latest.md"), &markdown).expect("write latest.md");
     markdown
