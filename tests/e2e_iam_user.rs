@@ -29,110 +29,13 @@ use serde_json::{Value, json};
 
 use common::aws::{AwsClients, error_code};
 use common::http::HttpResponse;
-use common::moto::{ACCOUNT_ID, Auth, Moto, moto_for_acceptance, python_beside, xml_text};
+use common::iam_seed::{
+    GROUP, INLINE_POLICY, INSPECTOR, READ_ONLY, ROOT_USER, SEED_CALLS, SELF_SERVICE_POLICY, Seeded,
+    seed,
+};
+use common::moto::{ACCOUNT_ID, Auth, Moto, moto_for_acceptance, python_beside};
 use common::openbao::{OpenBao, bao_for_acceptance};
 use common::{send_signal, wait_until};
-
-/// The IAM user whose key the engine uses.
-const ROOT_USER: &str = "vault-account";
-/// The IAM user the tests look at "AWS" with.
-const INSPECTOR: &str = "inspector";
-/// A group roles put their users in.
-const GROUP: &str = "dev-group";
-const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
-const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
-/// How many moto calls [`seed`] makes: all free; every call after them is authenticated.
-const SEED_CALLS: u32 = 8;
-
-/// Exactly the IAM actions the engine calls for `iam_user` credentials: creating the user,
-/// and deleting it with everything a holder could attach. moto checks actions only (it
-/// evaluates every IAM call against resource `*`), so the resource is `*` here; the README
-/// shows the same actions scoped for AWS.
-const ROOT_USER_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[
-"iam:CreateUser","iam:GetUser","iam:DeleteUser","iam:TagUser","iam:PutUserPermissionsBoundary",
-"iam:AttachUserPolicy","iam:DetachUserPolicy","iam:ListAttachedUserPolicies",
-"iam:PutUserPolicy","iam:DeleteUserPolicy","iam:ListUserPolicies",
-"iam:AddUserToGroup","iam:RemoveUserFromGroup","iam:ListGroupsForUser",
-"iam:CreateAccessKey","iam:DeleteAccessKey","iam:ListAccessKeys",
-"iam:DeleteLoginProfile","iam:ListMFADevices","iam:DeactivateMFADevice","iam:DeleteVirtualMFADevice",
-"iam:ListSSHPublicKeys","iam:DeleteSSHPublicKey","iam:ListSigningCertificates","iam:DeleteSigningCertificate",
-"iam:ListServiceSpecificCredentials","iam:DeleteServiceSpecificCredential"],"Resource":"*"}]}"#;
-
-/// What a holder may do to its own user in the self-service test.
-const SELF_SERVICE_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:CreateLoginProfile","iam:CreateAccessKey","iam:UploadSSHPublicKey","iam:UploadSigningCertificate","iam:CreateVirtualMFADevice","iam:EnableMFADevice"],"Resource":"*"}]}"#;
-
-/// A permissions boundary (seeded as a customer managed policy).
-const BOUNDARY_POLICY: &str =
-    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
-
-/// An inline policy for the full role.
-const INLINE_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#;
-
-struct Keys {
-    access_key: String,
-    secret_key: String,
-}
-
-/// What [`seed`] made besides the keys.
-struct Seeded {
-    root: Keys,
-    inspector: Keys,
-    boundary_arn: String,
-}
-
-fn field(body: &str, tag: &str) -> String {
-    xml_text(body, tag).unwrap_or_else(|| panic!("no <{tag}> in moto's answer: {body}"))
-}
-
-fn keys_of(body: &str) -> Keys {
-    Keys {
-        access_key: field(body, "AccessKeyId"),
-        secret_key: field(body, "SecretAccessKey"),
-    }
-}
-
-/// The engine's user with its policy, the inspector, a group and a boundary policy (free
-/// calls), then a check that authentication is enforced from here on.
-fn seed(moto: &Moto) -> Seeded {
-    moto.query_ok("iam", "CreateUser", &[("UserName", ROOT_USER)]);
-    let root = keys_of(&moto.query_ok("iam", "CreateAccessKey", &[("UserName", ROOT_USER)]));
-    moto.query_ok(
-        "iam",
-        "PutUserPolicy",
-        &[
-            ("UserName", ROOT_USER),
-            ("PolicyName", "vault-iam-users"),
-            ("PolicyDocument", ROOT_USER_POLICY),
-        ],
-    );
-    moto.query_ok("iam", "CreateUser", &[("UserName", INSPECTOR)]);
-    let inspector = keys_of(&moto.query_ok("iam", "CreateAccessKey", &[("UserName", INSPECTOR)]));
-    moto.query_ok(
-        "iam",
-        "AttachUserPolicy",
-        &[("UserName", INSPECTOR), ("PolicyArn", ADMIN)],
-    );
-    moto.query_ok("iam", "CreateGroup", &[("GroupName", GROUP)]);
-    let boundary = moto.query_ok(
-        "iam",
-        "CreatePolicy",
-        &[
-            ("PolicyName", "VaultBoundary"),
-            ("PolicyDocument", BOUNDARY_POLICY),
-        ],
-    );
-    let unsigned = moto.query("sts", "GetCallerIdentity", &[]);
-    assert_eq!(
-        unsigned.status, 403,
-        "moto answers unsigned calls after seeding (SEED_CALLS out of step?): {}",
-        unsigned.body
-    );
-    Seeded {
-        root,
-        inspector,
-        boundary_arn: field(&boundary, "Arn"),
-    }
-}
 
 /// One test's world: strict moto, seeded; a dev server with the plugin mounted at `aws/`
 /// and `config/root` pointing at moto; the inspector's SDK clients.

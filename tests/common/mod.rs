@@ -15,6 +15,7 @@
 pub mod aws;
 pub mod host;
 pub mod http;
+pub mod iam_seed;
 pub mod moto;
 pub mod openbao;
 
