@@ -22,7 +22,7 @@
 use std::fmt;
 
 use aws_sdk_sts::config::http::HttpResponse;
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::RequestId;
 
 use crate::framework::HandlerResult;
@@ -364,6 +364,23 @@ impl Error {
 }
 
 /// Classifies an SDK error of `operation`. The IAM and STS crates share the SDK error
+/// The messages of `err` and its sources, joined with `: ` ("dispatch failure: io error:
+/// Connection refused"), each once. The SDK's `DisplayErrorContext` would add the whole
+/// chain's `Debug` form in parentheses, which is noise in a message an operator reads.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        // Some errors repeat their source's text in their own.
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
 /// type, so this one function serves every operation of both.
 pub fn classify<E>(operation: AwsOperation, err: SdkError<E, HttpResponse>) -> Error
 where
@@ -371,7 +388,7 @@ where
 {
     // The full chain ("dispatch failure: io error: … Connection refused") is the most
     // useful text for connection problems; compute it before `err` is taken apart.
-    let detail = DisplayErrorContext(&err).to_string();
+    let detail = error_chain(&err);
     match err {
         SdkError::ServiceError(ctx) => {
             let meta = ctx.err().meta();

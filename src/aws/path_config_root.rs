@@ -71,7 +71,8 @@ pub(crate) fn path(backend: Arc<AwsBackend>) -> Path {
         )
         .field(
             "username_template",
-            string("Template to generate custom IAM usernames"),
+            // Go templates are often written over several lines with `{{-` trimming.
+            string("Template to generate custom IAM usernames").multi_line(),
         )
         .existence_check(config_exists)
         .operation(
@@ -165,6 +166,9 @@ async fn write_config(
     Ok(None)
 }
 
+/// The most retries `config/root` accepts.
+pub const MAX_RETRIES_LIMIT: i64 = 50;
+
 /// Sets the fields the request names.
 fn apply(config: &mut RootConfig, data: &FieldData) -> Result<(), Error> {
     let strings: [(&str, &mut String); 6] = [
@@ -187,6 +191,14 @@ fn apply(config: &mut RootConfig, data: &FieldData) -> Result<(), Error> {
         config.sts_fallback_regions = list;
     }
     if let Some(n) = data.get_int_ok("max_retries")? {
+        // Each retry can wait up to 20 s of SDK back-off: beyond a few dozen a request
+        // would hang for hours. Vault takes any integer; a stored larger value still loads.
+        // A 400: `Error::User` from a request handler is a 500 at the host.
+        if !(-1..=MAX_RETRIES_LIMIT).contains(&n) {
+            return Err(Error::BadRequest(format!(
+                "max_retries must be -1 (the AWS SDK's default) or between 0 and {MAX_RETRIES_LIMIT}, not {n}"
+            )));
+        }
         config.max_retries = n;
     }
     if let Some(template) = data.get_string_ok("username_template")? {

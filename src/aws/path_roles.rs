@@ -297,7 +297,7 @@ fn role_fields() -> Vec<(&'static str, FieldSchema)> {
         ),
         (
             "policy_document",
-            FieldSchema::new(Str, POLICY_DOCUMENT_DESCRIPTION),
+            policy_text(FieldSchema::new(Str, POLICY_DOCUMENT_DESCRIPTION)),
         ),
         (
             "iam_groups",
@@ -308,14 +308,16 @@ fn role_fields() -> Vec<(&'static str, FieldSchema)> {
         ),
         (
             "iam_tags",
-            sample(field(KvPairs, IAM_TAGS_DESCRIPTION, "IAM Tags"), KV_SAMPLE),
+            sample(field(KvPairs, IAM_TAGS_DESCRIPTION, "IAM Tags"), KV_SAMPLE)
+                .max_items(AWS_MAX_TAGS),
         ),
         (
             "session_tags",
             sample(
                 field(KvPairs, SESSION_TAGS_DESCRIPTION, "Session Tags"),
                 KV_SAMPLE,
-            ),
+            )
+            .max_items(AWS_MAX_TAGS),
         ),
         (
             "external_id",
@@ -368,11 +370,24 @@ fn role_fields() -> Vec<(&'static str, FieldSchema)> {
         ),
         (
             "policy",
-            FieldSchema::new(Str, POLICY_DESCRIPTION).deprecated(),
+            policy_text(FieldSchema::new(Str, POLICY_DESCRIPTION).deprecated()),
         ),
         ("arn", FieldSchema::new(Str, ARN_DESCRIPTION).deprecated()),
     ]
 }
+
+/// A policy document may be pretty-printed JSON. 10,240 characters is five times AWS's
+/// largest inline or session policy (2,048 without whitespace): room for indentation, and
+/// still a 400 long before a megabyte reaches storage.
+fn policy_text(schema: FieldSchema) -> FieldSchema {
+    schema.multi_line().max_chars(POLICY_DOCUMENT_MAX_CHARS)
+}
+
+/// AWS allows 50 tags on an IAM user and 50 session tags on an AssumeRole call.
+const AWS_MAX_TAGS: usize = 50;
+
+/// See [`policy_text`].
+pub const POLICY_DOCUMENT_MAX_CHARS: usize = 10_240;
 
 fn field(field_type: FieldType, description: &str, label: &str) -> FieldSchema {
     FieldSchema::new(field_type, description).display(DisplayAttributes {

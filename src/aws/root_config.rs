@@ -130,7 +130,11 @@ impl RootConfig {
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if self.sts_fallback_endpoints.len() != self.sts_fallback_regions.len() {
-            problems.push("fallback endpoints and fallback regions must be the same length".into());
+            problems.push(format!(
+                "sts_fallback_endpoints and sts_fallback_regions must be the same length (each fallback endpoint needs its region): {} endpoint(s), {} region(s) given",
+                self.sts_fallback_endpoints.len(),
+                self.sts_fallback_regions.len()
+            ));
         }
         // Half a key pair can only fail at the first AWS call; say so now instead.
         if self.access_key.is_empty() != self.secret_key.is_empty() {
@@ -251,9 +255,12 @@ mod tests {
         };
         let problems = c.problems();
         assert_eq!(problems.len(), 3, "{problems:?}");
-        assert_eq!(
-            problems[0],
-            "fallback endpoints and fallback regions must be the same length"
+        assert!(
+            problems[0].starts_with(
+                "sts_fallback_endpoints and sts_fallback_regions must be the same length"
+            ),
+            "{}",
+            problems[0]
         );
         assert!(
             problems[1].contains("access_key and secret_key"),

@@ -185,6 +185,40 @@ pub struct FieldSchema {
     pub allowed_values: Vec<Value>,
     /// UI hints.
     pub display_attrs: Option<DisplayAttributes>,
+    /// Bounds on the size and characters of request input (an extension: Vault has none).
+    pub limits: InputLimits,
+}
+
+/// What request input a field accepts beyond its type, checked with the type before any
+/// handler runs. Every field has bounds, so a hostile request (a megabyte string, ten
+/// thousand list items, a NUL byte) is a 400 naming the field before it reaches an
+/// engine, storage or AWS; [`InputLimits::DEFAULT`] is generous for every Vault parameter,
+/// and paths tighten or widen it per field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputLimits {
+    /// Characters in one string: the value, each list item, each key and each value of a
+    /// key/value map.
+    pub max_chars: usize,
+    /// Items of a list, or entries of a key/value map or JSON object.
+    pub max_items: usize,
+    /// Control characters are refused, except tab, line feed and carriage return when set
+    /// (multi-line JSON documents).
+    pub allow_line_breaks: bool,
+}
+
+impl InputLimits {
+    /// 4096 characters, 1000 items, no control characters.
+    pub const DEFAULT: InputLimits = InputLimits {
+        max_chars: 4096,
+        max_items: 1000,
+        allow_line_breaks: false,
+    };
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        InputLimits::DEFAULT
+    }
 }
 
 impl FieldSchema {
@@ -199,6 +233,7 @@ impl FieldSchema {
             query: false,
             allowed_values: Vec::new(),
             display_attrs: None,
+            limits: InputLimits::DEFAULT,
         }
     }
 
@@ -239,6 +274,29 @@ impl FieldSchema {
     /// Sets UI hints.
     pub fn display(mut self, attrs: DisplayAttributes) -> Self {
         self.display_attrs = Some(attrs);
+        self
+    }
+
+    /// Whether UIs mask the field: its value must never be echoed in messages either.
+    pub fn is_sensitive(&self) -> bool {
+        self.display_attrs.as_ref().is_some_and(|d| d.sensitive)
+    }
+
+    /// Accepts strings of up to `n` characters (see [`InputLimits::max_chars`]).
+    pub fn max_chars(mut self, n: usize) -> Self {
+        self.limits.max_chars = n;
+        self
+    }
+
+    /// Accepts up to `n` items (see [`InputLimits::max_items`]).
+    pub fn max_items(mut self, n: usize) -> Self {
+        self.limits.max_items = n;
+        self
+    }
+
+    /// Accepts tabs and line breaks (a JSON or PEM document).
+    pub fn multi_line(mut self) -> Self {
+        self.limits.allow_line_breaks = true;
         self
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::coerce::{coerce, go_format_value};
 use super::field::{FieldMap, FieldSchema, FieldValue};
+use super::input_limits;
 use crate::logical::{Error, JsonMap};
 
 /// Raw request parameters plus the schema that types them.
@@ -38,20 +39,34 @@ impl FieldData {
         &self.schema
     }
 
-    /// Checks that every schema field present converts to its type. The error is Vault's
-    /// text, `error converting input <v> for field "<name>": <why>`; fields are checked in
-    /// name order so the first failure reported is stable.
+    /// Checks that every schema field present converts to its type (the error is Vault's
+    /// text, `error converting input <v> for field "<name>": <why>`) and is within the
+    /// field's input limits (`invalid input for field "<name>": <why>`, an extension);
+    /// fields are checked in name order so the first failure reported is stable.
     pub fn validate(&self) -> Result<(), String> {
         for (name, value) in &self.raw {
             let Some(schema) = self.schema.get(name) else {
                 continue;
             };
-            if let Err(why) = coerce(schema.field_type, value) {
-                return Err(format!(
-                    "error converting input {} for field {:?}: {why}",
-                    go_format_value(value),
-                    name
-                ));
+            match coerce(schema.field_type, value) {
+                // Vault echoes the input, and the server logs the message: never for a
+                // sensitive field (a secret key sent as a list would land in the log).
+                Err(_) if schema.is_sensitive() => {
+                    return Err(format!(
+                        "error converting input for field {name:?}: a {} is expected (the value is not shown: the field is sensitive)",
+                        schema.field_type.help_name()
+                    ));
+                }
+                Err(why) => {
+                    return Err(format!(
+                        "error converting input {} for field {:?}: {why}",
+                        go_format_value(value),
+                        name
+                    ));
+                }
+                Ok(Some(typed)) => input_limits::check(&schema.limits, &typed)
+                    .map_err(|why| format!("invalid input for field {name:?}: {why}"))?,
+                Ok(None) => {}
             }
         }
         Ok(())
@@ -267,10 +282,45 @@ mod tests {
         schema.insert("count".into(), FieldSchema::new(FieldType::Int, "c"));
         schema.insert(
             "tags".into(),
-            FieldSchema::new(FieldType::CommaStringSlice, "l"),
+            FieldSchema::new(FieldType::CommaStringSlice, "l").max_items(3),
+        );
+        schema.insert(
+            "secret".into(),
+            FieldSchema::new(FieldType::String, "s").display(crate::framework::DisplayAttributes {
+                sensitive: true,
+                ..Default::default()
+            }),
         );
         let raw = raw.as_object().cloned().expect("object");
         FieldData::new(raw, Arc::new(schema))
+    }
+
+    #[test]
+    fn a_sensitive_value_is_never_echoed_in_a_conversion_error() {
+        let d = data(json!({"secret": ["hunter2-secret"]}));
+        let err = d.validate().expect_err("a list is not a string");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains(r#"field "secret""#), "{err}");
+        // Limits name the field and never the value either.
+        let d = data(json!({"secret": "hunter2\u{0}"}));
+        let err = d.validate().expect_err("a NUL byte");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn values_beyond_the_field_limits_are_refused_naming_the_field() {
+        let d = data(json!({"tags": "a,b,c,d"}));
+        assert_eq!(
+            d.validate().expect_err("four items"),
+            r#"invalid input for field "tags": 4 items given; at most 3 are allowed"#
+        );
+        let d = data(json!({"name": "x".repeat(5000)}));
+        let err = d.validate().expect_err("too long");
+        assert!(
+            err.starts_with(r#"invalid input for field "name": the value has 5000 characters"#),
+            "{err}"
+        );
+        assert_eq!(data(json!({"tags": "a,b,c"})).validate(), Ok(()));
     }
 
     #[test]

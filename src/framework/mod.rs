@@ -36,6 +36,7 @@ mod duration;
 mod field;
 mod field_data;
 mod help;
+mod input_limits;
 mod lease;
 mod multierror;
 mod openapi;
@@ -55,7 +56,7 @@ pub use duration::{
     NANOS_PER_SECOND, format_go_duration, format_std_duration, parse_duration_second,
     parse_duration_second_str, parse_go_duration,
 };
-pub use field::{DisplayAttributes, FieldMap, FieldSchema, FieldType, FieldValue};
+pub use field::{DisplayAttributes, FieldMap, FieldSchema, FieldType, FieldValue, InputLimits};
 pub use field_data::FieldData;
 pub use lease::{
     MountTtls, TtlError, TtlRequest, calculate_ttl, calculate_ttl_with, human_duration,

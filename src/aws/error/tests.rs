@@ -134,6 +134,11 @@ fn dispatch_failures_and_timeouts_are_internal_and_fail_over() {
     let err = classify(AwsOperation::AssumeRole, timeout);
     assert!(err.can_fail_over(), "{err:?}");
     assert_eq!(err.code(), None);
+    // The message chain only: no Debug dump of the SDK's error types.
+    let text = err.to_string();
+    assert!(text.contains("took too long"), "{text}");
+    assert!(!text.contains("TimeoutError("), "{text}");
+    assert!(!text.contains("ConnectorError"), "{text}");
 }
 
 #[test]

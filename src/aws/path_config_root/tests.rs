@@ -222,7 +222,7 @@ async fn fallback_lists_of_different_lengths_are_refused_and_nothing_is_stored()
         .expect("answered");
     assert_eq!(
         error_of(resp),
-        "fallback endpoints and fallback regions must be the same length"
+        "sts_fallback_endpoints and sts_fallback_regions must be the same length (each fallback endpoint needs its region): 2 endpoint(s), 1 region(s) given"
     );
     assert_eq!(m.stored().await, None);
 
@@ -234,7 +234,7 @@ async fn fallback_lists_of_different_lengths_are_refused_and_nothing_is_stored()
             .expect("answered");
     assert_eq!(
         error_of(resp),
-        "fallback endpoints and fallback regions must be the same length"
+        "sts_fallback_endpoints and sts_fallback_regions must be the same length (each fallback endpoint needs its region): 0 endpoint(s), 1 region(s) given"
     );
     assert_eq!(
         m.stored().await.expect("kept")["sts_fallback_regions"],
@@ -369,4 +369,22 @@ async fn a_create_racing_an_earlier_first_write_keeps_what_that_write_stored() {
     assert_eq!(stored["access_key"], "AKIAEXAMPLE");
     assert_eq!(stored["secret_key"], "wJalrXUtnFEMIK7MDENG");
     assert_eq!(stored["max_retries"], 2);
+}
+
+#[tokio::test]
+async fn max_retries_out_of_range_is_a_400_and_nothing_is_stored() {
+    // Found by tests/bad_input_props.rs: the refusal was an `Error::User`, which the host
+    // answers with a 500 when a request handler (not an existence check) returns it.
+    let m = mount().await;
+    for n in [-2, super::MAX_RETRIES_LIMIT + 1] {
+        let err =
+            m.tb.write("config/root", json!({"max_retries": n}))
+                .await
+                .expect_err("refused");
+        assert!(
+            matches!(&err, crate::logical::Error::BadRequest(m) if m.starts_with("max_retries must be")),
+            "{err:?}"
+        );
+        assert_eq!(m.stored().await, None);
+    }
 }

@@ -213,7 +213,12 @@ fn merge_legacy(
     let raw = policy.or(arn).unwrap_or_default();
     let role = Role::from_legacy(raw);
     if input.is_empty() && !role.invalid_data.is_empty() {
-        input.push(format!("unable to parse supplied data: {}", go_quote(raw)));
+        // Vault's text, with the field named (it says neither which nor why).
+        let field = if policy.is_some() { "policy" } else { "arn" };
+        input.push(format!(
+            "unable to parse supplied data for {field} (an IAM policy document or an ARN): {}",
+            go_quote(raw)
+        ));
     }
     RoleErrors::from_parts(input, Vec::new())?;
     let validation = role.problems(None);

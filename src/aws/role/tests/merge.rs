@@ -200,6 +200,6 @@ fn legacy_writes_refuse_mixing_and_garbage() {
     };
     assert_eq!(
         merge_err(None, &garbage),
-        r#"unable to parse supplied data: "not a policy""#
+        r#"unable to parse supplied data for policy (an IAM policy document or an ARN): "not a policy""#
     );
 }
