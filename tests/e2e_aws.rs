@@ -278,20 +278,6 @@ fn keys(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The `errors` array of an error response, joined into one string.
-fn errors_of(response: &HttpResponse) -> String {
-    response.json()["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-        .unwrap_or_default()
-}
-
 /// The key/value table `bao write`/`bao read` print by default (after the `---` line).
 fn parse_table(stdout: &str) -> BTreeMap<String, String> {
     stdout
@@ -470,7 +456,7 @@ fn a_vault_policy_limits_a_token_to_the_dev_roles() {
     let prod_http = world.http_as(&token, "PUT", "/v1/aws/sts/prod-x", Some(&json!({})));
     assert_eq!(prod_http.status, 403, "{}", prod_http.body);
     assert!(
-        errors_of(&prod_http).contains("permission denied"),
+        prod_http.errors().contains("permission denied"),
         "{}",
         prod_http.body
     );
@@ -491,7 +477,7 @@ fn assert_refused(what: &str, response: &HttpResponse, needles: &[&str]) {
         response.status,
         response.body
     );
-    let message = errors_of(response);
+    let message = response.errors();
     // Shown with `--nocapture`: the answers an operator would read.
     eprintln!("{what}: {} {message:?}", response.status);
     for needle in needles {
@@ -531,7 +517,7 @@ fn bad_inputs_get_a_4xx_naming_the_problem_and_store_nothing() {
     );
     let short = sts(TARGET_ROLE, json!({"ttl": "10s"}));
     assert_refused("ttl=10s", &short, &["ttl"]);
-    let message = errors_of(&short);
+    let message = short.errors();
     assert!(
         message.contains("900") || message.contains("15m"),
         "ttl=10s: the message does not name the 15 minute minimum: {message:?}"
@@ -605,7 +591,7 @@ fn bad_inputs_get_a_4xx_naming_the_problem_and_store_nothing() {
     world.configure_root(wrong_secret);
     let refused = sts(TARGET_ROLE, json!({}));
     assert_refused("wrong root secret_key", &refused, &["assuming role"]);
-    let message = errors_of(&refused);
+    let message = refused.errors();
     assert!(
         message.contains("SignatureDoesNotMatch") || message.contains("InvalidClientTokenId"),
         "wrong root secret_key: the message does not carry AWS's code: {message:?}"

@@ -30,8 +30,7 @@ use serde_json::{Value, json};
 use common::aws::{AwsClients, error_code};
 use common::http::HttpResponse;
 use common::iam_seed::{
-    GROUP, INLINE_POLICY, INSPECTOR, READ_ONLY, ROOT_USER, SEED_CALLS, SELF_SERVICE_POLICY, Seeded,
-    seed,
+    GROUP, INLINE_POLICY, READ_ONLY, ROOT_USER, SEED_CALLS, SELF_SERVICE_POLICY, Seeded, seed,
 };
 use common::moto::{ACCOUNT_ID, Auth, Moto, moto_for_acceptance, python_beside};
 use common::openbao::{OpenBao, bao_for_acceptance};
@@ -104,11 +103,7 @@ impl World {
 
     /// Users "AWS" holds besides the seeded ones.
     fn issued_users(&self) -> BTreeSet<String> {
-        self.admin
-            .user_names()
-            .into_iter()
-            .filter(|u| u != ROOT_USER && u != INSPECTOR)
-            .collect()
+        common::iam_seed::issued_users(&self.admin)
     }
 
     /// The access key IDs of `user` (empty when the user is gone).
@@ -433,9 +428,25 @@ fn an_expired_lease_deletes_its_user_within_seconds() {
 }
 
 /// One request of the burst: the lease and key it got, or `None` when it failed.
-fn issue_over_http(world: &World, role: &str) -> Option<Issued> {
+/// `GET aws/creds/<role>`: the credentials, or the refusal's status and error text. A
+/// failure must be clean: an error status with Vault's `errors` list saying something.
+fn issue_over_http(world: &World, role: &str) -> Result<Issued, (u16, String)> {
     let response: HttpResponse = world.server.read(&format!("aws/creds/{role}"));
-    (response.status == 200).then(|| Issued::from_json(&response.json()))
+    if response.status == 200 {
+        return Ok(Issued::from_json(&response.json()));
+    }
+    let errors = serde_json::from_str::<Value>(&response.body)
+        .ok()
+        .and_then(|v| v["errors"].as_array().cloned())
+        .unwrap_or_default();
+    let text: Vec<&str> = errors.iter().filter_map(Value::as_str).collect();
+    assert!(
+        response.status >= 400 && !text.is_empty() && text.iter().all(|t| !t.is_empty()),
+        "an unclean failure: {} {}",
+        response.status,
+        response.body
+    );
+    Err((response.status, text.join("; ")))
 }
 
 #[test]
@@ -476,8 +487,8 @@ fn half_made_users_are_rolled_back_after_a_refused_step_and_after_a_sigkill() {
             scope.spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     match issue_over_http(world, "burst") {
-                        Some(issued) => successes.lock().expect("lock").push(issued),
-                        None => {
+                        Ok(issued) => successes.lock().expect("lock").push(issued),
+                        Err(_) => {
                             failures.fetch_add(1, Ordering::SeqCst);
                         }
                     }

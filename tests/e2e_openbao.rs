@@ -38,20 +38,6 @@ fn server_with_mounts(mounts: &[&str]) -> Option<OpenBao> {
     Some(server)
 }
 
-/// The `errors` array of an error response, joined into one string.
-fn errors_of(body: &Value) -> String {
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-        .unwrap_or_default()
-}
-
 /// Writes `config/lease` on `mount` and asserts the write was accepted.
 fn write_lease(server: &OpenBao, mount: &str, lease: &str, lease_max: &str) {
     let response = server.write(
@@ -190,7 +176,7 @@ fn unknown_path_answers_404_unsupported_path() {
         write.body
     );
     assert!(
-        errors_of(&write.json()).contains("unsupported path"),
+        write.errors().contains("unsupported path"),
         "write body: {}",
         write.body
     );
@@ -198,7 +184,7 @@ fn unknown_path_answers_404_unsupported_path() {
     let read = server.read("aws/nope/zzz");
     assert_eq!(read.status, 404, "read of an unknown path: {}", read.body);
     assert!(
-        errors_of(&read.json()).contains("unsupported path"),
+        read.errors().contains("unsupported path"),
         "read body: {}",
         read.body
     );

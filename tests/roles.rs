@@ -521,7 +521,7 @@ fn bad_inputs() -> Vec<(Value, String)> {
         ),
         (
             json!({"policy": r#"{"Version":"2012-10-17"}"#, "credential_type": "iam_user"}),
-            "cannot supply deprecated role or policy parameters with an explicit credential_type"
+            "cannot supply deprecated role or policy parameters (arn, policy) with an explicit credential_type"
                 .to_string(),
         ),
     ]

@@ -637,3 +637,38 @@ async fn renewing_an_iam_user_lease_uses_config_lease_and_keeps_its_data() {
     assert_eq!(Value::Object(secret.internal_data), internal);
     env.assert_no_aws();
 }
+
+/// OpenBao's Raft standbys serve requests themselves and forward one to the active node
+/// only when it fails with "cannot write to readonly storage". Credential requests and
+/// rotate-root call AWS before anything is stored, so on a performance standby they must
+/// fail that way before any AWS call, or the standby would make credentials (or a root
+/// key) that it then cannot record.
+#[tokio::test]
+async fn a_performance_standby_forwards_credentials_and_rotate_root_before_calling_aws() {
+    use vault_plugin_secrets_aws_rs::logical::READ_ONLY_STORAGE;
+    let standby = StaticSystemView {
+        replication_state: 1 << 14,
+        ..StaticSystemView::default()
+    };
+    let e = env_with(standby).await;
+    e.full_setup().await;
+    e.role(
+        "assumer",
+        json!({"credential_type": "assumed_role", "role_arns": ["arn:aws:iam::123456789012:role/x"]}),
+    )
+    .await;
+    let forwarded = Err(Error::Internal(READ_ONLY_STORAGE.to_string()));
+    assert_eq!(e.tb.read("creds/deploy").await, forwarded);
+    assert_eq!(e.tb.read("sts/assumer").await, forwarded);
+    assert_eq!(e.tb.write("sts/assumer", json!({})).await, forwarded);
+    assert_eq!(e.tb.write("config/rotate-root", json!({})).await, forwarded);
+    e.assert_no_aws();
+    // Reads of configuration are served by the standby itself.
+    let role =
+        e.tb.read("roles/assumer")
+            .await
+            .expect("read")
+            .expect("role");
+    let data = role.data.unwrap_or_default();
+    assert!(data.contains_key("role_arns"), "{data:?}");
+}

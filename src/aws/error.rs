@@ -363,10 +363,10 @@ impl Error {
     }
 }
 
-/// Classifies an SDK error of `operation`. The IAM and STS crates share the SDK error
 /// The messages of `err` and its sources, joined with `: ` ("dispatch failure: io error:
 /// Connection refused"), each once. The SDK's `DisplayErrorContext` would add the whole
-/// chain's `Debug` form in parentheses, which is noise in a message an operator reads.
+/// chain's `Debug` form in parentheses: noise in a message an operator reads, and for a
+/// response error the raw HTTP answer, which may hold issued credentials.
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
@@ -381,6 +381,7 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// Classifies an SDK error of `operation`. The IAM and STS crates share the SDK error
 /// type, so this one function serves every operation of both.
 pub fn classify<E>(operation: AwsOperation, err: SdkError<E, HttpResponse>) -> Error
 where

@@ -6,7 +6,9 @@
 //! names. Unlike Vault, that includes `username_template`, which Vault resets to its
 //! default whenever a write omits it; naming it with an empty value resets it here. The
 //! secret key is never returned. A write is refused as a whole (400) when the fallback
-//! lists differ in length, only half a key pair is set, or the template does not parse.
+//! lists differ in length, only half a key pair is set, the template does not parse, or
+//! `max_retries` is outside -1..=50 (each retry may wait 20 s); a field beyond its input
+//! limits (length, control characters) is refused by the framework before this runs.
 //! After a successful write the mount's cached AWS clients are dropped, so the next
 //! call uses the new settings. The stored entry is seal-wrapped (declared in `mod.rs`).
 

@@ -7,7 +7,11 @@
 //! key, which still works until that call. Unlike Vault, AWS refusals are answered as 400s
 //! naming the step (throttling as a 502), and a failure after the new key was stored says
 //! so, with both key IDs, since the old key then needs deleting by hand. Holds the
-//! `config/root` write lock throughout, so no write can interleave.
+//! `config/root` write lock throughout, so no write can interleave. Before any
+//! `config/root` exists the answer is a 400 (Vault: 500). On a performance standby the
+//! request is refused before GetUser so that the host forwards it (a standby would make
+//! a key it cannot store). Vault also forwards it from Enterprise performance secondaries;
+//! OpenBao has none, so that case is not handled.
 
 use std::sync::Arc;
 
@@ -33,17 +37,20 @@ pub(crate) fn path(state: Arc<AwsBackend>) -> Path {
             PathOperation::new(move |ctx, _req, _data| {
                 let state = Arc::clone(&state);
                 async move { rotate_root(&state, ctx).await }
-            }),
+            })
+            // A standby would make the new key, fail to store it and leave it behind.
+            .forward_performance_standby(),
         )
         .help(ROTATE_ROOT_HELP_SYNOPSIS, ROTATE_ROOT_HELP_DESCRIPTION)
 }
 
 async fn rotate_root(state: &AwsBackend, ctx: Context) -> HandlerResult {
     let _writing = state.config_lock().lock().await;
+    // Vault answers this with a plain error (a 500); it is the operator's to fix, so a 400.
     let Some(mut config) = root_config::load(ctx.storage()).await? else {
-        return Err(Error::Internal(
-            "no configuration found for config/root".to_string(),
-        ));
+        return Ok(Some(Response::error(
+            "no configuration found for config/root; write the root credentials there first",
+        )));
     };
     if config.access_key.is_empty() || config.secret_key.is_empty() {
         return Ok(Some(Response::error(
@@ -92,3 +99,33 @@ This path attempts to rotate the AWS credentials used by Vault for this mount.
 It is only valid if Vault has been configured to use AWS IAM credentials via the
 config/root endpoint.
 ";
+
+#[cfg(test)]
+mod tests {
+    use crate::aws::backend::AwsBackend;
+    use crate::aws::fake::FakeClientFactory;
+    use crate::framework::testing::TestBackend;
+    use crate::logical::JsonMap;
+
+    #[tokio::test]
+    async fn rotating_before_config_root_is_a_400_and_calls_nothing() {
+        // Found by tests/bad_input_props/routing.rs: this was an internal error, a 500.
+        let factory = FakeClientFactory::new();
+        let builder = crate::aws::builder(AwsBackend::new(factory.clone()));
+        let tb = TestBackend::from_builder(builder).await.expect("mount");
+        let resp = tb
+            .write(
+                "config/rotate-root",
+                serde_json::Value::Object(JsonMap::new()),
+            )
+            .await
+            .expect("answered")
+            .expect("a response");
+        assert_eq!(
+            resp.error_message(),
+            Some("no configuration found for config/root; write the root credentials there first")
+        );
+        assert_eq!((factory.iam_builds(), factory.sts_builds()), (0, 0));
+        assert!(tb.storage().keys().is_empty());
+    }
+}

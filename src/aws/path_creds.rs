@@ -5,7 +5,9 @@
 //! reaches AWS; the issuance itself is `sts`'s.
 //!
 //! `iam_user` credentials are `iam_user`'s to issue; for them `ttl` is ignored, as in
-//! Vault (their lease comes from the role or `config/lease`).
+//! Vault (their lease comes from the role or `config/lease`). On a performance standby
+//! both operations are refused before any AWS call, so that the host forwards them to the
+//! active node (the standby could not store the lease of credentials it made).
 
 use std::sync::Arc;
 
@@ -63,6 +65,8 @@ pub(crate) fn path(state: Arc<AwsBackend>) -> Path {
             let state = Arc::clone(&read);
             async move { read_creds(state, ctx, req, data).await }
         })
+        // The AWS call comes before the host stores the lease, which a standby cannot.
+        .forward_performance_standby()
         .display(DisplayAttributes {
             operation_suffix: "credentials|sts-credentials".to_string(),
             ..DisplayAttributes::default()
@@ -74,6 +78,7 @@ pub(crate) fn path(state: Arc<AwsBackend>) -> Path {
             let state = Arc::clone(&write);
             async move { read_creds(state, ctx, req, data).await }
         })
+        .forward_performance_standby()
         .display(DisplayAttributes {
             operation_suffix: "credentials-with-parameters|sts-credentials-with-parameters"
                 .to_string(),

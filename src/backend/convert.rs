@@ -193,6 +193,10 @@ fn json_text(map: &JsonMap) -> Result<String, Error> {
     serde_json::to_string(map).map_err(|e| Error::Internal(format!("encoding response JSON: {e}")))
 }
 
+/// Properties over arbitrary requests and responses (issue #6).
+#[cfg(test)]
+mod props;
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};

@@ -6,7 +6,9 @@
 //! lease's `secret_type`; `rollback` runs the periodic hook and then the WAL pass;
 //! `resolve-path` is declined; `help` on the root answers root help. Everything else is
 //! routed by path, its fields validated (a failure is an HTTP 400 error response, never
-//! an error), and handed to the operation's handler; `help` on a path without its own
+//! an error), on a performance standby refused with "cannot write to readonly storage"
+//! when the operation asks to be forwarded (the host then sends it to the active node),
+//! and handed to the operation's handler; `help` on a path without its own
 //! handler gets generated help. Unknown paths are `unsupported path` (404), known paths
 //! without the operation `unsupported operation` (405).
 //!
@@ -35,7 +37,8 @@ use super::router::{RouteMatch, Router};
 use super::secret::{SecretType, secret_type_of};
 use super::wal::{self, WalPolicy};
 use crate::logical::{
-    self, BackendType, Error, ExistenceCheck, JsonMap, Operation, Request, Response, SpecialPaths,
+    self, BackendType, Error, ExistenceCheck, JsonMap, Operation, READ_ONLY_STORAGE, Request,
+    Response, SpecialPaths,
 };
 
 /// The message Vault gives for a renew/revoke whose lease names no known secret type.
@@ -92,11 +95,9 @@ impl Backend {
             self.router.route(&req.path).ok_or(Error::UnsupportedPath)?;
         let cp = &self.paths[index];
         let (raw, ignored, replaced) = merge_input(&cp.path, &req.data, captures);
-        let handler = cp
-            .path
-            .operations
-            .get(&req.operation)
-            .map(|op| Arc::clone(op.handler()));
+        let operation = cp.path.operations.get(&req.operation);
+        let handler = operation.map(|op| Arc::clone(op.handler()));
+        let forward = operation.is_some_and(|op| op.forward_performance_standby);
         let mut resp = match handler {
             Some(handler) => {
                 let data = FieldData::new(raw, Arc::clone(&cp.fields));
@@ -106,6 +107,11 @@ impl Backend {
                     return Ok(Some(Response::error(format!(
                         "Field validation failed: {why}"
                     ))));
+                }
+                // After validation, unlike Go (which forwards first): bad input gets its
+                // 400 from this node without a round trip to the active one.
+                if forward && is_performance_standby(&self.ctx).await? {
+                    return Err(Error::Internal(READ_ONLY_STORAGE.to_string()));
                 }
                 handler(self.ctx.clone(), req, data).await?
             }
@@ -319,4 +325,11 @@ impl fmt::Debug for Backend {
             .field("wal_policy", &self.wal_policy)
             .finish_non_exhaustive()
     }
+}
+
+/// Whether this node is a performance standby (Vault's
+/// `consts.ReplicationPerformanceStandby`, bit 14 of the replication state).
+async fn is_performance_standby(ctx: &Context) -> Result<bool, Error> {
+    const PERFORMANCE_STANDBY: u32 = 1 << 14;
+    Ok(ctx.system().replication_state().await? & PERFORMANCE_STANDBY != 0)
 }

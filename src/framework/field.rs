@@ -199,7 +199,8 @@ pub struct InputLimits {
     /// Characters in one string: the value, each list item, each key and each value of a
     /// key/value map.
     pub max_chars: usize,
-    /// Items of a list, or entries of a key/value map or JSON object.
+    /// Items of a list, or entries of a key/value map or JSON object (a JSON object's
+    /// nested values are not checked further: no engine field here is a `Map`).
     pub max_items: usize,
     /// Control characters are refused, except tab, line feed and carriage return when set
     /// (multi-line JSON documents).

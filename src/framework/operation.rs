@@ -83,6 +83,12 @@ pub struct PathOperation {
     pub deprecated: bool,
     /// Operation-level display attributes; their operation-ID hints win over the path's.
     pub display_attrs: Option<DisplayAttributes>,
+    /// On a performance standby, answer "cannot write to readonly storage" before the
+    /// handler runs, so the host forwards the request to the active node (Vault's
+    /// `ForwardPerformanceStandby`). For handlers that act outside storage (AWS) before
+    /// they write: OpenBao's Raft standbys serve requests themselves and forward only on
+    /// that error, which would otherwise come after the AWS call.
+    pub forward_performance_standby: bool,
 }
 
 impl PathOperation {
@@ -104,6 +110,7 @@ impl PathOperation {
             unpublished: false,
             deprecated: false,
             display_attrs: None,
+            forward_performance_standby: false,
         }
     }
 
@@ -134,6 +141,13 @@ impl PathOperation {
     /// Sets display attributes (e.g. `DisplayAttributes::operation("configure", "lease")`).
     pub fn display(mut self, attrs: DisplayAttributes) -> Self {
         self.display_attrs = Some(attrs);
+        self
+    }
+
+    /// Sends the operation to the active node when this node is a performance standby
+    /// (see [`PathOperation::forward_performance_standby`]).
+    pub fn forward_performance_standby(mut self) -> Self {
+        self.forward_performance_standby = true;
         self
     }
 

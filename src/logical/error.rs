@@ -9,6 +9,10 @@
 
 use std::fmt;
 
+/// Vault's `logical.ErrReadOnly` text. The host matches it by text (it crosses the wire as
+/// an untyped error) and forwards the request to the active node.
+pub const READ_ONLY_STORAGE: &str = "cannot write to readonly storage";
+
 /// The error a backend returns to the host.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {

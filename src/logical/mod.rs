@@ -16,7 +16,7 @@ mod storage;
 mod system_view;
 
 pub use backend::{Backend, BackendConfig, BackendType, ExistenceCheck, Factory};
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, READ_ONLY_STORAGE};
 pub use identity::{Alias, Entity, Group, PluginEnvironment};
 pub use lease::{LeaseOptions, Secret};
 pub use paths::SpecialPaths;

@@ -29,6 +29,28 @@ impl HttpResponse {
             )
         })
     }
+
+    /// Vault's error messages (`{"errors": [...]}`) joined with `; `; empty when the body
+    /// has none (or is not JSON).
+    pub fn errors(&self) -> String {
+        serde_json::from_str::<serde_json::Value>(&self.body)
+            .map(|body| errors_in(&body))
+            .unwrap_or_default()
+    }
+}
+
+/// The messages of a Vault error body (`{"errors": [...]}`) joined with `; `.
+fn errors_in(body: &serde_json::Value) -> String {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
 }
 
 /// Sends one request to `host_port` (`127.0.0.1:8200`) and reads the whole answer.

@@ -5,6 +5,9 @@
 //!
 //! It knows nothing about OpenBao; each suite joins it to its own server(s).
 
+use std::collections::BTreeSet;
+
+use super::aws::AwsClients;
 use super::moto::{Moto, xml_text};
 
 /// The IAM user whose key the engine uses.
@@ -106,4 +109,13 @@ pub fn seed(moto: &Moto) -> Seeded {
         inspector,
         boundary_arn: field(&boundary, "Arn"),
     }
+}
+
+/// The users "AWS" holds besides the seeded ones, as `admin` (the inspector) sees them.
+pub fn issued_users(admin: &AwsClients) -> BTreeSet<String> {
+    admin
+        .user_names()
+        .into_iter()
+        .filter(|u| u != ROOT_USER && u != INSPECTOR)
+        .collect()
 }

@@ -13,11 +13,14 @@
 #![allow(dead_code)]
 
 pub mod aws;
+pub mod fault_proxy;
 pub mod host;
 pub mod http;
 pub mod iam_seed;
 pub mod moto;
 pub mod openbao;
+pub mod raft;
+pub mod secrets;
 
 use std::collections::HashSet;
 use std::fs;

@@ -373,8 +373,8 @@ async fn a_create_racing_an_earlier_first_write_keeps_what_that_write_stored() {
 
 #[tokio::test]
 async fn max_retries_out_of_range_is_a_400_and_nothing_is_stored() {
-    // Found by tests/bad_input_props.rs: the refusal was an `Error::User`, which the host
-    // answers with a 500 when a request handler (not an existence check) returns it.
+    // Found by tests/bad_input_props/engine.rs: the refusal was an `Error::User`, which
+    // the host answers with a 500 when a request handler (not an existence check) returns.
     let m = mount().await;
     for n in [-2, super::MAX_RETRIES_LIMIT + 1] {
         let err =

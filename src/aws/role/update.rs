@@ -188,7 +188,7 @@ fn legacy_conflicts(update: &RoleUpdate, input: &mut Vec<String>) {
             field
         };
         input.push(format!(
-            "cannot supply deprecated role or policy parameters with {what}"
+            "cannot supply deprecated role or policy parameters (arn, policy) with {what}"
         ));
     }
 }

@@ -14,6 +14,7 @@ use rand::distr::Alphanumeric;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
+use super::MAX_VALUE_LEN;
 use super::go_fmt::{sprint, sprintf, sprintln};
 use super::go_time;
 use super::value::Value;
@@ -147,7 +148,7 @@ impl Func {
             Func::TruncateSha256 => truncate_sha256(a.int(0)?, a.str(1)?)?,
             Func::Uppercase => a.str(0)?.to_uppercase(),
             Func::Lowercase => a.str(0)?.to_lowercase(),
-            Func::Replace => a.str(2)?.replace(a.str(0)?, a.str(1)?),
+            Func::Replace => replace(a.str(0)?, a.str(1)?, a.str(2)?)?,
             Func::Sha256 => sha256_hex(a.str(0)?),
             Func::Base64 => base64::engine::general_purpose::STANDARD.encode(a.str(0)?),
             Func::DecodeBase64 => decode_base64(a.str(0)?)?,
@@ -266,6 +267,23 @@ fn random(len: i64) -> Result<String, String> {
         .take(len as usize)
         .map(char::from)
         .collect())
+}
+
+/// `replace old new s`, refused before allocating when the result would pass
+/// [`MAX_VALUE_LEN`] (an empty `old` inserts `new` around every character).
+fn replace(old: &str, new: &str, s: &str) -> Result<String, String> {
+    let count = if old.is_empty() {
+        s.chars().count() + 1
+    } else {
+        s.matches(old).count()
+    };
+    let len = (s.len() - count * old.len()).saturating_add(count.saturating_mul(new.len()));
+    if len > MAX_VALUE_LEN {
+        return Err(format!(
+            "result of {len} bytes exceeds the limit of {MAX_VALUE_LEN} bytes"
+        ));
+    }
+    Ok(s.replace(old, new))
 }
 
 /// `truncate N s`: the first N bytes of s. Go slices bytes; we step back to a character

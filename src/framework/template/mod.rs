@@ -13,7 +13,8 @@
 //! Deliberate differences from Go: unknown functions, wrong argument counts and literals
 //! used as functions are parse errors rather than execution errors; `truncate` never cuts
 //! a multi-byte character in half; `timestamp` formats in UTC rather than the server's
-//! zone. This module knows nothing of AWS; the engine supplies the fields.
+//! zone; a value or output longer than [`MAX_VALUE_LEN`] is a rendering error. This
+//! module knows nothing of AWS; the engine supplies the fields.
 
 mod funcs;
 mod go_fmt;
@@ -30,6 +31,12 @@ pub use go_fmt::go_quote;
 use funcs::Func;
 use parser::{Command, Node, Operand, Pipeline};
 use value::Value;
+
+/// The longest value (and rendered output) a template may produce. Go has no limit, but
+/// chained or nested calls grow geometrically (`hex` doubles, an empty `replace` pattern
+/// multiplies), so without one a single line could exhaust memory; a megabyte is far
+/// beyond any name or setting a template renders.
+pub const MAX_VALUE_LEN: usize = 1 << 20;
 
 /// A parsed template, ready to render any number of times. Cheap to clone and shareable
 /// between threads.
@@ -82,7 +89,15 @@ impl Exec<'_> {
         for node in nodes {
             match node {
                 Node::Text(text) => out.push_str(text),
-                Node::Output(pipeline) => out.push_str(&self.pipeline(pipeline)?.to_string()),
+                Node::Output(pipeline) => {
+                    out.push_str(&self.pipeline(pipeline)?.to_string());
+                    if out.len() > MAX_VALUE_LEN {
+                        return Err(format!(
+                            "line {}: output exceeds the limit of {MAX_VALUE_LEN} bytes",
+                            pipeline.line
+                        ));
+                    }
+                }
                 Node::If {
                     cond,
                     then,
@@ -128,8 +143,17 @@ impl Exec<'_> {
             values.push(self.operand(arg, line)?);
         }
         values.extend(piped);
-        func.call(&values, self.now)
-            .map_err(|e| format!("line {line}: error calling {}: {e}", func.name()))
+        let value = func
+            .call(&values, self.now)
+            .map_err(|e| format!("line {line}: error calling {}: {e}", func.name()))?;
+        match &value {
+            Value::Str(s) if s.len() > MAX_VALUE_LEN => Err(format!(
+                "line {line}: error calling {}: result of {} bytes exceeds the limit of {MAX_VALUE_LEN} bytes",
+                func.name(),
+                s.len()
+            )),
+            _ => Ok(value),
+        }
     }
 
     /// `and`/`or` stop evaluating at the first argument that decides the result, as in Go.

@@ -294,3 +294,34 @@ fn arbitrary_input_never_panics() {
         }
     }
 }
+
+/// Found while writing the template properties of tests/bad_input_props/ (issue #6): each
+/// function keeps
+/// its input small, but chained or nested calls grew without bound (`hex` doubles, an
+/// empty `replace` pattern multiplies), so a one-line template could exhaust memory and
+/// abort the plugin. Values and the output are now capped.
+#[test]
+fn growing_values_are_capped_instead_of_exhausting_memory() {
+    let hexes = format!("{{{{ random 4096{} }}}}", " | hex".repeat(40));
+    let err = render(&hexes, &[]).expect_err("too long");
+    assert!(
+        err.contains("error calling hex") && err.contains("limit"),
+        "{err}"
+    );
+    let replaces = format!(
+        "{{{{ {}random 4096{} }}}}",
+        "replace \"\" \"0123456789\" (".repeat(8),
+        ")".repeat(8)
+    );
+    let err = render(&replaces, &[]).expect_err("too long");
+    assert!(
+        err.contains("error calling replace") && err.contains("limit"),
+        "{err}"
+    );
+    let many = "{{ random 4096 | hex | hex | hex | hex | hex | hex | hex }}".repeat(40);
+    let err = render(&many, &[]).expect_err("too long");
+    assert!(err.contains("limit"), "{err}");
+    // Below the cap nothing changes.
+    let out = render("{{ random 4096 | hex | hex }}", &[]).expect("render");
+    assert_eq!(out.len(), 4 * 4096);
+}

@@ -190,8 +190,8 @@ fn legacy_writes_refuse_mixing_and_garbage() {
     assert_eq!(
         err.problems(),
         vec![
-            "cannot supply deprecated role or policy parameters with an explicit credential_type",
-            "cannot supply deprecated role or policy parameters with iam_groups",
+            "cannot supply deprecated role or policy parameters (arn, policy) with an explicit credential_type",
+            "cannot supply deprecated role or policy parameters (arn, policy) with iam_groups",
         ]
     );
     let garbage = RoleUpdate {
