@@ -48,6 +48,10 @@ const SHORT_LEASE: Duration = Duration::from_secs(25);
 const REVOKE_SLACK: Duration = Duration::from_secs(20);
 /// How long a standby may redirect instead of forwarding after a leader change.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a node may take to name the new leader after a failover or its own restart:
+/// 2–10 s on a quiet machine, over 30 s seen while other builds loaded both cores. A
+/// deadline, not a sleep: only a slow run waits this long.
+const FOLLOW_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a plugin process may outlive its SIGKILLed host: the plugin's watchdog gives
 /// the host 5 s to come back, then exits.
 const ORPHAN_EXIT: Duration = Duration::from_secs(20);
@@ -426,7 +430,7 @@ fn a_raft_cluster_issues_through_standbys_and_survives_the_loss_of_its_active_no
     let active = &cluster.nodes[new_active];
     assert_eq!(active.leader()["is_self"], true);
     wait_until(
-        Duration::from_secs(30),
+        FOLLOW_TIMEOUT,
         "the standby to follow the new leader",
         || {
             (cluster.nodes[standby].leader()["leader_address"] == active.addr().as_str())
@@ -506,11 +510,9 @@ fn a_raft_cluster_issues_through_standbys_and_survives_the_loss_of_its_active_no
     cluster.nodes[0].wait_health(Health::Standby, Duration::from_secs(60));
     let rejoined = restarting.elapsed();
     let active_addr = cluster.nodes[new_active].addr();
-    wait_until(
-        Duration::from_secs(30),
-        "node1 to follow the new leader",
-        || (cluster.nodes[0].leader()["leader_address"] == active_addr.as_str()).then_some(()),
-    );
+    wait_until(FOLLOW_TIMEOUT, "node1 to follow the new leader", || {
+        (cluster.nodes[0].leader()["leader_address"] == active_addr.as_str()).then_some(())
+    });
     eprintln!(
         "node1 restarted, unsealed and a standby {rejoined:?} after its start, following {} \
          after {:?}",
