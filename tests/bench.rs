@@ -52,6 +52,9 @@ fn bench_smoke() {
         f.cold_start_ms.iter().all(|ms| *ms > 0.0) && f.binary_bytes > 0,
         "{f:?}"
     );
+    let m = &f.multiplex;
+    assert_eq!(m.rss_mb.len(), 3, "RSS at 1, 10 and 100 mounts: {m:?}");
+    assert!(m.rss_mb.iter().all(|(_, mb)| *mb > 0.0), "{m:?}");
     assert!(out.path().join("latest.md").exists());
     assert_eq!(
         report.targets().len(),

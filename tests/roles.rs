@@ -82,6 +82,9 @@ fn blank(credential_type: &str) -> Value {
         "default_sts_ttl": 0, "max_sts_ttl": 0, "user_path": "",
         "permissions_boundary_arn": "", "mfa_serial_number": "",
         "ttl": 0, "max_ttl": 0, "wait_for_propagation": false,
+        "session_name_template": "", "source_identity_template": "",
+        "session_tag_templates": {}, "transitive_tag_keys": [],
+        "role_arn_template": "", "allowed_accounts": [], "organization_accounts": false,
     })
 }
 

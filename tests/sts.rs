@@ -54,6 +54,7 @@ async fn tutorial_assumed_role_issues_an_hour_of_credentials() {
             policy_arns: vec![],
             external_id: None,
             tags: BTreeMap::new(),
+            ..AssumeRoleInput::default()
         }
     );
     assert_eq!(env.fakes.fake_iam().calls(), vec![], "no groups, no IAM");
@@ -88,7 +89,8 @@ async fn tutorial_assumed_role_issues_an_hour_of_credentials() {
     assert!(!secret.lease_options.renewable);
     assert_eq!(
         Value::Object(secret.internal_data),
-        json!({"secret_type": "access_keys", "username": session, "policy": EC2_ADMIN, "is_sts": true})
+        json!({"secret_type": "access_keys", "username": session, "policy": EC2_ADMIN, "is_sts": true,
+               "principal_arn": data["arn"], "access_key_id": data["access_key"]})
     );
 }
 
@@ -157,6 +159,7 @@ async fn assumed_role_sends_the_merged_session_policy_external_id_and_tags() {
                 ("env".to_string(), "dev".to_string()),
                 ("team".to_string(), "platform".to_string()),
             ]),
+            ..AssumeRoleInput::default()
         }]
     );
     assert_eq!(
@@ -235,7 +238,9 @@ async fn federation_token_uses_the_sts_name_and_the_merged_policy() {
     assert!(!secret.lease_options.renewable);
     assert_eq!(
         Value::Object(secret.internal_data),
-        json!({"secret_type": "access_keys", "username": name, "policy": MERGED_DOC, "is_sts": true})
+        json!({"secret_type": "access_keys", "username": name, "policy": MERGED_DOC, "is_sts": true,
+               "principal_arn": format!("arn:aws:sts::{}:federated-user/{name}", fake::FAKE_ACCOUNT),
+               "access_key_id": data["access_key"]})
     );
 }
 
@@ -292,7 +297,7 @@ async fn session_token_sends_the_mfa_device_and_code() {
     assert!(!secret.lease_options.renewable);
     assert_eq!(
         Value::Object(secret.internal_data),
-        json!({"secret_type": "access_keys", "is_sts": true})
+        json!({"secret_type": "access_keys", "is_sts": true, "access_key_id": data["access_key"]})
     );
 }
 

@@ -17,7 +17,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use super::api::{IamAccessKey, IamApi, StsApi};
+use super::accounts::OrgAccountsCache;
+use super::api::{IamAccessKey, IamApi, OrganizationsApi, StsApi};
 use super::cache::StoredCache;
 use super::clients::ClientFactory;
 use super::handover::{DEFAULT_HANDOVER_DELAY, Handover};
@@ -93,6 +94,7 @@ pub struct AwsBackend {
     build: tokio::sync::Mutex<()>,
     config_lock: tokio::sync::Mutex<()>,
     role_lock: tokio::sync::RwLock<()>,
+    org_accounts: OrgAccountsCache,
 }
 
 impl AwsBackend {
@@ -116,6 +118,7 @@ impl AwsBackend {
             build: tokio::sync::Mutex::new(()),
             config_lock: tokio::sync::Mutex::new(()),
             role_lock: tokio::sync::RwLock::new(()),
+            org_accounts: OrgAccountsCache::default(),
         })
     }
 
@@ -284,6 +287,24 @@ impl AwsBackend {
         cache.iam = None;
         cache.sts = None;
         cache.username_template = None;
+        drop(cache);
+        // Other credentials may see another organization.
+        self.org_accounts.clear();
+    }
+
+    /// The per-mount cache of the organization's ACTIVE accounts.
+    pub(crate) fn org_accounts(&self) -> &OrgAccountsCache {
+        &self.org_accounts
+    }
+
+    /// An Organizations API (not cached: the account list it serves is) for the
+    /// mount's current `config/root`.
+    pub(crate) async fn organizations(
+        &self,
+        storage: &dyn Storage,
+    ) -> Result<Arc<dyn OrganizationsApi>, Error> {
+        let config = current_config(storage).await?;
+        self.factory.organizations(&config).await
     }
 
     /// Serialises writes of `config/root`, so that two partial updates cannot both

@@ -32,7 +32,7 @@ use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder};
 
 use super::api::{
     AssumeRoleInput, AssumedRole, CallerIdentity, FederationToken, FederationTokenInput, IamApi,
-    SdkIam, SdkSts, SessionTokenInput, StsApi, StsCredentials,
+    OrganizationsApi, SdkIam, SdkOrganizations, SdkSts, SessionTokenInput, StsApi, StsCredentials,
 };
 use super::error::{AwsOperation, Error};
 use super::root_config::RootConfig;
@@ -58,6 +58,17 @@ pub trait ClientFactory: Send + Sync {
 
     /// The STS API for `config`, failing over between its endpoints.
     async fn sts(&self, config: &RootConfig) -> Result<Arc<dyn StsApi>, logical::Error>;
+
+    /// The Organizations API for `config` (account sets with `organization_accounts`).
+    /// A factory without one answers with an error.
+    async fn organizations(
+        &self,
+        _config: &RootConfig,
+    ) -> Result<Arc<dyn OrganizationsApi>, logical::Error> {
+        Err(logical::Error::Internal(
+            "this client factory has no AWS Organizations client".to_string(),
+        ))
+    }
 }
 
 /// The region the clients use: the configured one, else `AWS_REGION`, else
@@ -210,6 +221,23 @@ impl ClientFactory for SdkClientFactory {
         }
         let client = aws_sdk_iam::Client::from_conf(builder.build());
         Ok(Arc::new(SdkIam::new(client)))
+    }
+
+    /// Organizations is a global control-plane service like IAM: it is reached at
+    /// `iam_endpoint` when one is set (emulators such as moto serve both on one URL),
+    /// else at AWS's endpoint for the region's partition.
+    async fn organizations(
+        &self,
+        config: &RootConfig,
+    ) -> Result<Arc<dyn OrganizationsApi>, logical::Error> {
+        let region = resolve_region(&config.region, &*self.env);
+        let base = self.base(config, &region).await;
+        let mut builder = aws_sdk_organizations::config::Builder::from(&base);
+        if let Some(url) = endpoint_url(&config.iam_endpoint) {
+            builder = builder.endpoint_url(url);
+        }
+        let client = aws_sdk_organizations::Client::from_conf(builder.build());
+        Ok(Arc::new(SdkOrganizations::new(client)))
     }
 
     async fn sts(&self, config: &RootConfig) -> Result<Arc<dyn StsApi>, logical::Error> {

@@ -121,6 +121,10 @@ pub enum AwsOperation {
     RemoveUserFromGroup,
     /// IAM DeleteUser.
     DeleteUser,
+    /// IAM SimulatePrincipalPolicy (`config/check`).
+    SimulatePrincipalPolicy,
+    /// Organizations ListAccounts (account sets).
+    ListAccounts,
 }
 
 impl AwsOperation {
@@ -141,6 +145,7 @@ impl AwsOperation {
             | AwsOperation::GetFederationToken
             | AwsOperation::GetSessionToken
             | AwsOperation::GetCallerIdentity => "STS",
+            AwsOperation::ListAccounts => "Organizations",
             _ => "IAM",
         }
     }
@@ -198,6 +203,11 @@ impl AwsOperation {
             Op::ListGroupsForUser => ("ListGroupsForUser", "listing groups for user"),
             Op::RemoveUserFromGroup => ("RemoveUserFromGroup", "removing user from group"),
             Op::DeleteUser => ("DeleteUser", "deleting IAM user"),
+            Op::ListAccounts => ("ListAccounts", "listing organization accounts"),
+            Op::SimulatePrincipalPolicy => (
+                "SimulatePrincipalPolicy",
+                "simulating the caller's IAM policies",
+            ),
         }
     }
 }

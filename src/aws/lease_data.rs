@@ -7,6 +7,10 @@
 //! `is_sts` (they are IAM users), and values of an unexpected type are treated as
 //! absent, except `is_sts`, whose meaning decides whether revocation deletes a user and
 //! so must not be guessed. No I/O here.
+//!
+//! Our extension keys (`principal_arn`, `access_key_id`, `source_identity`) record who
+//! the credentials were issued as, for audit correlation; they are only written when
+//! known, and neither binary needs them to renew or revoke. None of them is a secret.
 
 use serde_json::Value;
 
@@ -22,6 +26,16 @@ pub const POLICY_KEY: &str = "policy";
 /// Key of the flag marking STS credentials, which need no revocation.
 pub const IS_STS_KEY: &str = "is_sts";
 
+/// Key of the AWS principal the credentials act as (extension): the assumed-role or
+/// federated-user ARN.
+pub const PRINCIPAL_ARN_KEY: &str = "principal_arn";
+
+/// Key of the issued access key ID (extension; the ID, never the secret key).
+pub const ACCESS_KEY_ID_KEY: &str = "access_key_id";
+
+/// Key of the `SourceIdentity` sent to AssumeRole (extension).
+pub const SOURCE_IDENTITY_KEY: &str = "source_identity";
+
 /// What the engine keeps with a lease.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LeaseData {
@@ -32,6 +46,12 @@ pub struct LeaseData {
     /// Whether the credentials came from STS. Leases from before Vault 0.11 lack the key
     /// and are IAM users.
     pub is_sts: bool,
+    /// Extension: the assumed-role or federated-user ARN.
+    pub principal_arn: Option<String>,
+    /// Extension: the access key ID of the credentials.
+    pub access_key_id: Option<String>,
+    /// Extension: the `SourceIdentity` sent to AWS.
+    pub source_identity: Option<String>,
 }
 
 /// Why lease data could not be understood.
@@ -49,7 +69,21 @@ impl LeaseData {
             username: Some(username.into()),
             policy: Some(Value::String(policy.into())),
             is_sts: true,
+            ..LeaseData::default()
         }
+    }
+
+    /// Adds the audit keys: the AWS principal, the access key ID and the source identity.
+    pub fn issued_as(
+        mut self,
+        principal_arn: Option<&str>,
+        access_key_id: &str,
+        source_identity: Option<&str>,
+    ) -> Self {
+        self.principal_arn = principal_arn.map(str::to_string);
+        self.access_key_id = Some(access_key_id.to_string());
+        self.source_identity = source_identity.map(str::to_string);
+        self
     }
 
     /// Lease data of an IAM user: its name and the role entry it was made from (the Go
@@ -59,6 +93,7 @@ impl LeaseData {
             username: Some(username.into()),
             policy: Some(role),
             is_sts: false,
+            ..LeaseData::default()
         }
     }
 
@@ -80,6 +115,16 @@ impl LeaseData {
             map.insert(POLICY_KEY.to_string(), policy.clone());
         }
         map.insert(IS_STS_KEY.to_string(), Value::Bool(self.is_sts));
+        let extensions = [
+            (PRINCIPAL_ARN_KEY, &self.principal_arn),
+            (ACCESS_KEY_ID_KEY, &self.access_key_id),
+            (SOURCE_IDENTITY_KEY, &self.source_identity),
+        ];
+        for (key, value) in extensions {
+            if let Some(v) = value {
+                map.insert(key.to_string(), Value::String(v.clone()));
+            }
+        }
         map
     }
 
@@ -97,8 +142,18 @@ impl LeaseData {
                 .map(str::to_string),
             policy: internal.get(POLICY_KEY).cloned(),
             is_sts,
+            principal_arn: string(internal, PRINCIPAL_ARN_KEY),
+            access_key_id: string(internal, ACCESS_KEY_ID_KEY),
+            source_identity: string(internal, SOURCE_IDENTITY_KEY),
         })
     }
+}
+
+fn string(internal: &JsonMap, key: &str) -> Option<String> {
+    internal
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -121,6 +176,23 @@ mod tests {
             Value::Object(LeaseData::session_token().to_internal()),
             json!({"is_sts": true})
         );
+    }
+
+    #[test]
+    fn audit_keys_are_extra_and_round_trip() {
+        let data = LeaseData::sts("s", "arn:aws:iam::1:role/r").issued_as(
+            Some("arn:aws:sts::1:assumed-role/r/s"),
+            "ASIA1",
+            Some("alice"),
+        );
+        let internal = data.to_internal();
+        assert_eq!(
+            Value::Object(internal.clone()),
+            json!({"username": "s", "policy": "arn:aws:iam::1:role/r", "is_sts": true,
+                   "principal_arn": "arn:aws:sts::1:assumed-role/r/s", "access_key_id": "ASIA1",
+                   "source_identity": "alice"})
+        );
+        assert_eq!(LeaseData::from_internal(&internal), Ok(data));
     }
 
     #[test]

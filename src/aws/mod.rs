@@ -8,6 +8,7 @@
 //!
 //! The engine never sees gRPC: it depends on `framework`, `logical` and the AWS SDK only.
 
+mod accounts;
 pub mod api;
 pub mod backend;
 mod cache;
@@ -18,12 +19,17 @@ pub mod handover;
 mod iam_user;
 pub mod lease_data;
 pub mod ledger;
+mod path_config_check;
 mod path_config_lease;
 mod path_config_root;
 mod path_config_rotate_root;
 mod path_creds;
+mod path_role_accounts;
 mod path_roles;
+mod path_roles_check;
 pub mod policy_document;
+pub mod requester;
+pub mod required_actions;
 pub mod revoke;
 pub mod role;
 mod rollback;
@@ -113,6 +119,8 @@ fn builder(state: Arc<AwsBackend>) -> framework::BackendBuilder {
         .path(path_config_root::path(Arc::clone(&state)))
         .path(path_config_rotate_root::path(Arc::clone(&state)))
         .path(path_config_lease::path(Arc::clone(&state)))
+        .path(path_config_check::path(Arc::clone(&state)))
+        .path(path_roles_check::path(Arc::clone(&state)))
         .paths(path_roles::paths(Arc::new(path_roles::Roles::new(
             Arc::clone(&state),
         ))))

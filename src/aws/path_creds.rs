@@ -1,8 +1,9 @@
 //! \[engine\] `creds/<name>` and `sts/<name>` (Vault's `path_user.go`): read or write to
 //! get credentials from a role. This file decides everything that needs no AWS call —
 //! the role, which credential type the path yields, the STS lifetime, the role ARN, the
-//! MFA code — and refuses a bad request with a 400 naming the field before anything
-//! reaches AWS; the issuance itself is `sts`'s.
+//! MFA code, the role's identity templates rendered for the requester — and refuses a
+//! bad request with a 400 naming the field before anything reaches AWS; the issuance
+//! itself is `sts`'s.
 //!
 //! `iam_user` credentials are `iam_user`'s to issue; for them `ttl` is ignored, as in
 //! Vault (their lease comes from the role or `config/lease`). On a performance standby
@@ -12,11 +13,14 @@
 use std::sync::Arc;
 
 use super::OPERATION_PREFIX_AWS;
+use super::accounts;
 use super::backend::AwsBackend;
 use super::iam_user::{self, IamUserIssue};
 use super::path_roles::Roles;
-use super::role::{CredentialType, CredsPath, Role};
+use super::requester::{Requester, requester};
+use super::role::{CredentialType, CredsPath, IdentityRender, Role, check_account_id};
 use super::sts::{self, Halt, Issue, Step, refuse};
+use super::username::NameKind;
 use crate::framework::template::go_quote;
 use crate::framework::{
     Context, DisplayAttributes, FieldData, FieldSchema, FieldType, HandlerResult, Path,
@@ -44,6 +48,10 @@ pub(crate) fn path(state: Arc<AwsBackend>) -> Path {
     .field(
         "role_arn",
         FieldSchema::new(FieldType::String, ROLE_ARN_DESCRIPTION).query(),
+    )
+    .field(
+        "account",
+        FieldSchema::new(FieldType::String, ACCOUNT_DESCRIPTION).query(),
     )
     .field(
         "ttl",
@@ -135,18 +143,26 @@ async fn issue(
             mount_max,
         )
         .map_err(refuse)?;
+    let session_name = data.get_string("role_session_name")?;
+    if !session_name.is_empty() && !role.session_name_template.is_empty() {
+        // The template records who asked; a caller-chosen name would override it.
+        return Err(refuse(format!(
+            "role_session_name cannot be given: role {} sets session_name_template, which names the session; leave role_session_name out",
+            go_quote(&name)
+        )));
+    }
+    let identity = identity(ctx, req, &role, &name, kind).await?;
     let issue = Issue {
         role_name: &name,
         role: &role,
         display_name: &req.display_name,
         ttl,
+        request_id: &req.id,
+        identity,
     };
     match kind {
         CredentialType::AssumedRole => {
-            let role_arn = role
-                .select_role_arn(&data.get_string("role_arn")?, &name)
-                .map_err(refuse)?;
-            let session_name = data.get_string("role_session_name")?;
+            let role_arn = assumed_role_arn(state, ctx, &role, &name, data).await?;
             sts::assume_role(state, ctx, &issue, role_arn, &session_name).await
         }
         CredentialType::FederationToken => sts::federation_token(state, ctx, &issue).await,
@@ -156,6 +172,67 @@ async fn issue(
         }
         CredentialType::IamUser => unreachable_iam_user(),
     }
+}
+
+/// The role ARN to assume: one of `role_arns` (the caller's `role_arn`), or for an
+/// account set `role_arn_template` filled with the caller's `account`, which must be in
+/// the role's resolved accounts.
+async fn assumed_role_arn(
+    state: &AwsBackend,
+    ctx: &Context,
+    role: &Role,
+    role_name: &str,
+    data: &FieldData,
+) -> Step<String> {
+    let requested_arn = data.get_string("role_arn")?;
+    let account = data.get_string("account")?;
+    if !role.uses_account_set() {
+        if !account.is_empty() {
+            return Err(refuse(format!(
+                "account was given but role {} has no role_arn_template; choose one of its role_arns with role_arn instead",
+                go_quote(role_name)
+            )));
+        }
+        return role
+            .select_role_arn(&requested_arn, role_name)
+            .map_err(refuse);
+    }
+    if !requested_arn.is_empty() {
+        return Err(refuse(format!(
+            "role_arn cannot be given: role {} assumes role_arn_template in the account you pass as account",
+            go_quote(role_name)
+        )));
+    }
+    if !account.is_empty() {
+        // A malformed ID is refused before the organization is listed.
+        check_account_id(&account).map_err(|e| refuse(format!("invalid account: {e}")))?;
+    }
+    let resolved = accounts::resolve(state, ctx, role).await?;
+    let account = role
+        .select_account(&account, &resolved, role_name)
+        .map_err(refuse)?;
+    Ok(role.role_arn_for_account(&account))
+}
+
+/// The role's identity templates rendered for the requester. The host is only asked for
+/// the entity and its groups when the role has such templates.
+async fn identity(
+    ctx: &Context,
+    req: &Request,
+    role: &Role,
+    role_name: &str,
+    kind: CredentialType,
+) -> Step<IdentityRender> {
+    let name_kind = match kind {
+        CredentialType::FederationToken => NameKind::Sts,
+        _ => NameKind::Iam,
+    };
+    let who = if role.uses_identity() {
+        requester(ctx.system(), req, role_name, name_kind).await?
+    } else {
+        Requester::without_entity(name_kind, &req.display_name, role_name)
+    };
+    role.render_identity(kind, &who, ctx.now()).map_err(refuse)
 }
 
 /// `iam_user` returned above; kept as an answer rather than a panic.
@@ -183,6 +260,8 @@ fn mfa_code(role: &Role, role_name: &str, code: String) -> Step<Option<String>> 
 }
 
 const ROLE_ARN_DESCRIPTION: &str = "ARN of role to assume when credential_type is assumed_role";
+
+const ACCOUNT_DESCRIPTION: &str = "12-digit AWS account ID to assume the role in, for roles with role_arn_template; must be one of the role's accounts (LIST roles/<name>/accounts)";
 
 const TTL_DESCRIPTION: &str = "Lifetime of the returned credentials in seconds";
 

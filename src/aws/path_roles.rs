@@ -1,6 +1,7 @@
 //! \[engine\] `roles/` and `roles/<name>`: listing, reading, writing (create or partial
 //! update) and deleting the roles that credentials are issued from (Vault's
-//! `path_roles.go`).
+//! `path_roles.go`). The account-set fields and `roles/<name>/accounts` are in
+//! `path_role_accounts`.
 //!
 //! The role itself — its stored JSON, how a write merges into it, every validation rule
 //! and message, the upgrade of legacy entries — lives in `role/`. This file only moves
@@ -22,6 +23,7 @@ use tokio::sync::RwLock;
 
 use super::OPERATION_PREFIX_AWS;
 use super::backend::AwsBackend;
+use super::path_role_accounts;
 use super::role::{CredentialType, Role, RoleUpdate};
 use super::storage::{LEGACY_ROLE_PREFIX, ROLE_PREFIX};
 use crate::framework::{
@@ -50,6 +52,11 @@ impl Roles {
     /// The roles of the mount whose shared state is `state`.
     pub(crate) fn new(state: Arc<AwsBackend>) -> Self {
         Roles { state }
+    }
+
+    /// The mount's shared state.
+    pub(crate) fn state(&self) -> &Arc<AwsBackend> {
+        &self.state
     }
 
     fn lock(&self) -> &RwLock<()> {
@@ -89,9 +96,13 @@ impl Roles {
     }
 }
 
-/// The `roles/` and `roles/<name>` paths, sharing `roles`.
+/// The `roles/`, `roles/<name>` and `roles/<name>/accounts` paths, sharing `roles`.
 pub(crate) fn paths(roles: Arc<Roles>) -> Vec<Path> {
-    vec![list_path(Arc::clone(&roles)), role_path(roles)]
+    vec![
+        list_path(Arc::clone(&roles)),
+        path_role_accounts::path(Arc::clone(&roles)),
+        role_path(roles),
+    ]
 }
 
 fn list_path(roles: Arc<Roles>) -> Path {
@@ -112,11 +123,12 @@ fn role_path(roles: Arc<Roles>) -> Path {
         .help(ROLES_HELP_SYNOPSIS, ROLES_HELP_DESCRIPTION);
     role_fields()
         .into_iter()
+        .chain(path_role_accounts::role_fields())
         .fold(path, |path, (name, schema)| path.field(name, schema))
 }
 
 /// OpenAPI operation IDs `aws-<verb>-<suffix>`, as the Go engine names them.
-fn operation_ids(suffix: &str) -> DisplayAttributes {
+pub(crate) fn operation_ids(suffix: &str) -> DisplayAttributes {
     DisplayAttributes {
         operation_prefix: OPERATION_PREFIX_AWS.to_string(),
         operation_suffix: suffix.to_string(),
@@ -125,7 +137,7 @@ fn operation_ids(suffix: &str) -> DisplayAttributes {
 }
 
 /// A handler that also gets the shared role state.
-fn with_roles<F, Fut>(roles: &Arc<Roles>, f: F) -> PathOperation
+pub(crate) fn with_roles<F, Fut>(roles: &Arc<Roles>, f: F) -> PathOperation
 where
     F: Fn(Arc<Roles>, Context, FieldData) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = HandlerResult> + Send + 'static,
@@ -219,6 +231,13 @@ fn role_update(data: &FieldData) -> Result<RoleUpdate, Error> {
         ttl: data.get_duration_ok("ttl")?,
         max_ttl: data.get_duration_ok("max_ttl")?,
         wait_for_propagation: data.get_bool_ok("wait_for_propagation")?,
+        session_name_template: data.get_string_ok("session_name_template")?,
+        source_identity_template: data.get_string_ok("source_identity_template")?,
+        session_tag_templates: data.get_kv_pairs_ok("session_tag_templates")?,
+        transitive_tag_keys: data.get_list_ok("transitive_tag_keys")?,
+        role_arn_template: data.get_string_ok("role_arn_template")?,
+        allowed_accounts: data.get_list_ok("allowed_accounts")?,
+        organization_accounts: data.get_bool_ok("organization_accounts")?,
         legacy_policy: data.get_string_ok("policy")?,
         legacy_arn: data.get_string_ok("arn")?,
     })
@@ -369,6 +388,43 @@ fn role_fields() -> Vec<(&'static str, FieldSchema)> {
             ),
         ),
         (
+            "session_name_template",
+            field(
+                Str,
+                SESSION_NAME_TEMPLATE_DESCRIPTION,
+                "Session Name Template",
+            ),
+        ),
+        (
+            "source_identity_template",
+            field(
+                Str,
+                SOURCE_IDENTITY_TEMPLATE_DESCRIPTION,
+                "Source Identity Template",
+            ),
+        ),
+        (
+            "session_tag_templates",
+            sample(
+                field(
+                    KvPairs,
+                    SESSION_TAG_TEMPLATES_DESCRIPTION,
+                    "Session Tag Templates",
+                ),
+                "[team={{ .EntityMetadata.team }}]",
+            )
+            .max_items(AWS_MAX_TAGS),
+        ),
+        (
+            "transitive_tag_keys",
+            field(
+                CommaStringSlice,
+                TRANSITIVE_TAG_KEYS_DESCRIPTION,
+                "Transitive Tag Keys",
+            )
+            .max_items(AWS_MAX_TAGS),
+        ),
+        (
             "policy",
             policy_text(FieldSchema::new(Str, POLICY_DESCRIPTION).deprecated()),
         ),
@@ -389,7 +445,7 @@ const AWS_MAX_TAGS: usize = 50;
 /// See [`policy_text`].
 pub const POLICY_DOCUMENT_MAX_CHARS: usize = 10_240;
 
-fn field(field_type: FieldType, description: &str, label: &str) -> FieldSchema {
+pub(crate) fn field(field_type: FieldType, description: &str, label: &str) -> FieldSchema {
     FieldSchema::new(field_type, description).display(DisplayAttributes {
         name: label.to_string(),
         ..DisplayAttributes::default()
@@ -397,7 +453,7 @@ fn field(field_type: FieldType, description: &str, label: &str) -> FieldSchema {
 }
 
 /// Adds a sample value to a field's UI hints.
-fn sample(mut schema: FieldSchema, value: &str) -> FieldSchema {
+pub(crate) fn sample(mut schema: FieldSchema, value: &str) -> FieldSchema {
     let mut attrs = schema.display_attrs.take().unwrap_or_default();
     attrs.value = Some(json!(value));
     schema.display(attrs)
@@ -462,6 +518,14 @@ const TTL_DESCRIPTION: &str = "Lease TTL of iam_user credentials created by this
 const MAX_TTL_DESCRIPTION: &str = "Maximum lease TTL of iam_user credentials created by this role, instead of the lease_max in config/lease. Only valid when credential_type is iam_user";
 
 const WAIT_FOR_PROPAGATION_DESCRIPTION: &str = "Return iam_user credentials only once AWS accepts the new access key, instead of as soon as it is created. Only valid when credential_type is iam_user";
+
+const SESSION_NAME_TEMPLATE_DESCRIPTION: &str = "Template of the session name (AssumeRole RoleSessionName, or the GetFederationToken Name), rendered from the requesting identity with the username_template language. Fields: .EntityName, .EntityID, .EntityMetadata.<key>, .AliasName, .AliasMetadata.<key>, .Aliases.<mount_accessor>, .Groups, .DisplayName, .RoleName, .PolicyName, .Type. Characters outside [\\w+=,.@-] become _, the result is cut to 64 (32 for federation_token) characters. When unset the name comes from username_template in config/root. Only valid when credential_type is assumed_role or federation_token";
+
+const SOURCE_IDENTITY_TEMPLATE_DESCRIPTION: &str = "Template of the AssumeRole SourceIdentity, rendered like session_name_template and fitted the same way (2 to 64 characters). Not sent when it renders empty. Only valid when credential_type is assumed_role";
+
+const SESSION_TAG_TEMPLATES_DESCRIPTION: &str = "Session tags whose values are templates rendered like session_name_template, added to session_tags (a key may be in only one of them). Values are cut to 256 characters; a tag whose value renders empty is not sent. Only valid when credential_type is assumed_role";
+
+const TRANSITIVE_TAG_KEYS_DESCRIPTION: &str = "Keys of session_tags or session_tag_templates to pass as TransitiveTagKeys, so that they persist through role chaining. Only valid when credential_type is assumed_role";
 
 const POLICY_DESCRIPTION: &str = "Use policy_document instead.";
 

@@ -7,6 +7,11 @@
 //! non-renewable `access_keys` lease whose TTL is what AWS granted.
 //!
 //! Names are generated before any AWS call, so a bad template costs nothing at AWS.
+//! A role's identity templates (`session_name_template`, `source_identity_template`,
+//! `session_tag_templates`) were rendered by `path_creds` into [`Issue::identity`]; the
+//! session name they give replaces the generated one. Each issuance logs, at debug
+//! level, the Vault request ID with the principal ARN, access key ID and source
+//! identity it produced (never the secret key or session token), as the lease records.
 //! AWS failures are answered through `aws::Error::into_response_or_error`: a refusal
 //! is a 400 naming AWS's code and request ID, throttling a coded 502.
 
@@ -19,7 +24,7 @@ use super::backend::AwsBackend;
 use super::error::Error as AwsError;
 use super::lease_data::LeaseData;
 use super::policy_document;
-use super::role::Role;
+use super::role::{IdentityRender, Role};
 use super::secret_access_keys;
 use super::username::{UsernameMetadata, generate_username_at, normalize_role_session_name};
 use crate::framework::Context;
@@ -69,6 +74,10 @@ pub(crate) struct Issue<'a> {
     pub(crate) display_name: &'a str,
     /// The lifetime to ask AWS for, already checked against AWS's limits.
     pub(crate) ttl: Duration,
+    /// The Vault request ID, for the log line tying it to the issued principal.
+    pub(crate) request_id: &'a str,
+    /// The rendered identity templates, and the role's static session tags.
+    pub(crate) identity: IdentityRender,
 }
 
 /// The session policy sent to STS.
@@ -89,8 +98,12 @@ pub(crate) async fn assume_role(
     role_arn: String,
     requested_session_name: &str,
 ) -> Step<Response> {
-    let session_name = session_name(state, ctx, issue, requested_session_name).await?;
+    let session_name = match &issue.identity.session_name {
+        Some(rendered) => rendered.clone(),
+        None => session_name(state, ctx, issue, requested_session_name).await?,
+    };
     let policy = session_policy(state, ctx, issue.role).await?;
+    let source_identity = issue.identity.source_identity.clone();
     let input = AssumeRoleInput {
         role_arn: role_arn.clone(),
         role_session_name: session_name.clone(),
@@ -98,11 +111,18 @@ pub(crate) async fn assume_role(
         policy: non_empty(policy.document),
         policy_arns: policy.arns,
         external_id: non_empty(issue.role.external_id.clone()),
-        tags: issue.role.session_tags.clone(),
+        tags: issue.identity.tags.clone(),
+        source_identity: source_identity.clone(),
+        transitive_tag_keys: issue.identity.transitive_tag_keys.clone(),
     };
     let sts = state.sts(ctx.storage()).await?;
     let out = sts.assume_role(input).await?;
-    let lease = LeaseData::sts(session_name, role_arn);
+    let lease = LeaseData::sts(session_name, role_arn).issued_as(
+        Some(&out.arn),
+        &out.credentials.access_key_id,
+        source_identity.as_deref(),
+    );
+    log_issued(issue, &lease);
     Ok(respond(&out.credentials, Some(&out.arn), lease, ctx.now()))
 }
 
@@ -113,7 +133,10 @@ pub(crate) async fn federation_token(
     ctx: &Context,
     issue: &Issue<'_>,
 ) -> Step<Response> {
-    let name = generate_name(state, ctx, &UsernameMetadata::sts()).await?;
+    let name = match &issue.identity.session_name {
+        Some(rendered) => rendered.clone(),
+        None => generate_name(state, ctx, &UsernameMetadata::sts()).await?,
+    };
     let policy = session_policy(state, ctx, issue.role).await?;
     if policy.document.is_empty() && policy.arns.is_empty() {
         return Err(refuse(
@@ -128,7 +151,12 @@ pub(crate) async fn federation_token(
     };
     let sts = state.sts(ctx.storage()).await?;
     let out = sts.get_federation_token(input).await?;
-    let lease = LeaseData::sts(name, policy.document);
+    let lease = LeaseData::sts(name, policy.document).issued_as(
+        Some(&out.arn),
+        &out.credentials.access_key_id,
+        None,
+    );
+    log_issued(issue, &lease);
     Ok(respond(&out.credentials, None, lease, ctx.now()))
 }
 
@@ -147,12 +175,10 @@ pub(crate) async fn session_token(
     };
     let sts = state.sts(ctx.storage()).await?;
     let credentials = sts.get_session_token(input).await?;
-    Ok(respond(
-        &credentials,
-        None,
-        LeaseData::session_token(),
-        ctx.now(),
-    ))
+    let mut lease = LeaseData::session_token();
+    lease.access_key_id = Some(credentials.access_key_id.clone());
+    log_issued(issue, &lease);
+    Ok(respond(&credentials, None, lease, ctx.now()))
 }
 
 /// The caller's session name, normalised, or one generated from the template's IAM
@@ -244,6 +270,19 @@ fn respond(
     }
     put("ttl", json!(left.as_secs()));
     secret_access_keys::sts_response(data, &lease, left)
+}
+
+/// The audit line: which Vault request got which AWS principal and access key ID. Only
+/// identifiers, never the secret key or session token.
+fn log_issued(issue: &Issue<'_>, lease: &LeaseData) {
+    tracing::debug!(
+        request_id = issue.request_id,
+        role = issue.role_name,
+        principal_arn = lease.principal_arn.as_deref().unwrap_or_default(),
+        access_key_id = lease.access_key_id.as_deref().unwrap_or_default(),
+        source_identity = lease.source_identity.as_deref().unwrap_or_default(),
+        "issued STS credentials"
+    );
 }
 
 fn non_empty(s: String) -> Option<String> {

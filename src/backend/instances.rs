@@ -1,40 +1,21 @@
-//! [protocol adapter] The backend instances this process serves, keyed by the
-//! `multiplex_id` gRPC metadata the host attaches to every `pb.Backend` call, and the
-//! lookup of that key.
+//! [protocol adapter] The backend instances this process serves, one per mount, keyed
+//! by the `multiplex_id` the host attaches to every `pb.Backend` call (see `multiplex`
+//! for how a call's key is read).
 //!
-//! We do not advertise multiplexing, so the host starts one process per mount and, in
-//! practice, there is exactly one instance, created by Setup and removed by Cleanup. A
-//! second Setup with the same key replaces the first. Calls without the metadata use the
-//! key `single`, as the Go SDK does for non-multiplexed plugins, and a lookup that misses
-//! its own key falls back to `single` the same way. The PluginMultiplexing service itself
-//! is not served here (a later change adds it).
+//! Setup inserts, Cleanup removes only its own key, and a second Setup with the same key
+//! replaces the first. Without multiplexing, a lookup that misses its key falls back to
+//! the `single` instance, as the Go SDK's does. Multiplexed lookups never fall back (the
+//! Go SDK would, but there a multiplexed Setup can never create `single`; here a host
+//! that talked to us before asking could have), so no mount can reach another's
+//! instance. Each instance
+//! owns everything of its mount (its broker channel to Storage and SystemView, its
+//! engine state); nothing here is shared between them but the map.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use tonic::metadata::MetadataMap;
-
+use super::multiplex::SINGLE_INSTANCE;
 use crate::logical::Backend;
-
-/// The gRPC metadata key carrying the backend instance id (`pluginutil.MultiplexingCtxKey`).
-pub(crate) const MULTIPLEX_ID_KEY: &str = "multiplex_id";
-
-/// The key of the instance of a non-multiplexed plugin (the Go SDK's `single`).
-pub(crate) const SINGLE_INSTANCE: &str = "single";
-
-/// The instance key of a call: its one non-empty `multiplex_id` value, else `single`.
-/// Several values are ambiguous; the Go SDK rejects them in multiplexed mode, and in our
-/// non-multiplexed mode they fall back to `single` like a call without any.
-pub(crate) fn instance_key(metadata: &MetadataMap) -> String {
-    let mut values = metadata.get_all(MULTIPLEX_ID_KEY).iter();
-    match (values.next(), values.next()) {
-        (Some(value), None) => match value.to_str() {
-            Ok(id) if !id.is_empty() => id.to_string(),
-            _ => SINGLE_INSTANCE.to_string(),
-        },
-        _ => SINGLE_INSTANCE.to_string(),
-    }
-}
 
 /// Backend instances by key. A `std` lock is enough: it is never held across an await,
 /// only while cloning an `Arc` in or out.
@@ -53,23 +34,25 @@ impl Instances {
         self.write().insert(key, backend)
     }
 
-    /// The instance for `key`, or the `single` instance.
-    pub(crate) fn get(&self, key: &str) -> Option<Arc<dyn Backend>> {
+    /// The instance for `key`, else (with `fallback`) the `single` instance.
+    pub(crate) fn get(&self, key: &str, fallback: bool) -> Option<Arc<dyn Backend>> {
         let map = self.read();
-        map.get(key).or_else(|| map.get(SINGLE_INSTANCE)).cloned()
+        let single = || map.get(SINGLE_INSTANCE).filter(|_| fallback);
+        map.get(key).or_else(single).cloned()
     }
 
-    /// Removes and returns the instance for `key`, or the `single` instance.
-    pub(crate) fn remove(&self, key: &str) -> Option<Arc<dyn Backend>> {
+    /// Removes and returns the instance for `key`, else (with `fallback`) the `single`
+    /// instance.
+    pub(crate) fn remove(&self, key: &str, fallback: bool) -> Option<Arc<dyn Backend>> {
         let mut map = self.write();
         match map.remove(key) {
             Some(backend) => Some(backend),
-            None => map.remove(SINGLE_INSTANCE),
+            None if fallback => map.remove(SINGLE_INSTANCE),
+            None => None,
         }
     }
 
     /// How many instances are live.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.read().len()
     }
@@ -89,7 +72,6 @@ impl Instances {
 #[cfg(test)]
 mod tests {
     use async_trait::async_trait;
-    use tonic::metadata::MetadataValue;
 
     use super::*;
     use crate::logical::{Error, ExistenceCheck, Request, Response, SpecialPaths};
@@ -122,22 +104,6 @@ mod tests {
         b.special_paths().root.concat()
     }
 
-    fn md(values: &[&'static str]) -> MetadataMap {
-        let mut md = MetadataMap::new();
-        for v in values {
-            md.append(MULTIPLEX_ID_KEY, MetadataValue::from_static(v));
-        }
-        md
-    }
-
-    #[test]
-    fn key_is_the_multiplex_id_or_single() {
-        assert_eq!(instance_key(&md(&["Ab3dE6gH9k"])), "Ab3dE6gH9k");
-        assert_eq!(instance_key(&md(&[])), SINGLE_INSTANCE);
-        assert_eq!(instance_key(&md(&[""])), SINGLE_INSTANCE);
-        assert_eq!(instance_key(&md(&["a", "b"])), SINGLE_INSTANCE);
-    }
-
     #[test]
     fn second_setup_replaces_the_first() {
         let instances = Instances::default();
@@ -150,7 +116,10 @@ mod tests {
             .insert("id1".into(), Arc::new(Named("second")))
             .expect("replaced");
         assert_eq!(name(&old), "first");
-        assert_eq!(name(&instances.get("id1").expect("present")), "second");
+        assert_eq!(
+            name(&instances.get("id1", true).expect("present")),
+            "second"
+        );
         assert_eq!(instances.len(), 1);
     }
 
@@ -159,14 +128,14 @@ mod tests {
         let instances = Instances::default();
         instances.insert("a".into(), Arc::new(Named("A")));
         instances.insert("b".into(), Arc::new(Named("B")));
-        assert_eq!(name(&instances.get("a").expect("a")), "A");
-        assert_eq!(name(&instances.get("b").expect("b")), "B");
+        assert_eq!(name(&instances.get("a", true).expect("a")), "A");
+        assert_eq!(name(&instances.get("b", true).expect("b")), "B");
         assert!(
-            instances.get("c").is_none(),
+            instances.get("c", true).is_none(),
             "no fallback without a single instance"
         );
-        assert_eq!(name(&instances.remove("a").expect("a")), "A");
-        assert!(instances.get("a").is_none());
+        assert_eq!(name(&instances.remove("a", true).expect("a")), "A");
+        assert!(instances.get("a", true).is_none());
         assert_eq!(instances.len(), 1);
     }
 
@@ -174,10 +143,27 @@ mod tests {
     fn lookups_fall_back_to_the_single_instance() {
         let instances = Instances::default();
         instances.insert(SINGLE_INSTANCE.into(), Arc::new(Named("only")));
-        assert_eq!(name(&instances.get("any-id").expect("fallback")), "only");
-        assert_eq!(name(&instances.remove("any-id").expect("fallback")), "only");
+        assert_eq!(
+            name(&instances.get("any-id", true).expect("fallback")),
+            "only"
+        );
+        assert_eq!(
+            name(&instances.remove("any-id", true).expect("fallback")),
+            "only"
+        );
         assert_eq!(instances.len(), 0);
-        assert!(instances.get(SINGLE_INSTANCE).is_none());
-        assert!(instances.remove(SINGLE_INSTANCE).is_none());
+        assert!(instances.get(SINGLE_INSTANCE, true).is_none());
+        assert!(instances.remove(SINGLE_INSTANCE, true).is_none());
+    }
+
+    #[test]
+    fn multiplexed_lookups_never_fall_back() {
+        let instances = Instances::default();
+        instances.insert(SINGLE_INSTANCE.into(), Arc::new(Named("only")));
+        instances.insert("a".into(), Arc::new(Named("A")));
+        assert!(instances.get("other", false).is_none());
+        assert!(instances.remove("other", false).is_none());
+        assert_eq!(name(&instances.remove("a", false).expect("a")), "A");
+        assert_eq!(instances.len(), 1, "single untouched");
     }
 }

@@ -4,6 +4,12 @@
 //! converts the message (see `convert`), delegates to the `logical::Backend` and maps
 //! errors (see `error_map`).
 //!
+//! With multiplexing (see `multiplex`) every mount has its own instance, made by its own
+//! Setup with its own broker id, so its own channel to its own Storage and SystemView;
+//! Cleanup drops only that one. Each call runs in a span carrying the instance key, so
+//! the log lines of one process serving many mounts can be told apart (the host files
+//! all of a multiplexed process's stderr under the mount that started it).
+//!
 //! Errors a host understands travel in band (`HandleRequestReply.err`,
 //! `SetupReply.err`, ...); a gRPC status is used only where the reply has no error field,
 //! or when there is no instance to ask, as the Go SDK does. A panic in engine code is
@@ -18,12 +24,13 @@ use std::time::SystemTime;
 
 use futures::FutureExt;
 use tonic::{Request, Response, Status};
-use tracing::{debug, error, info, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::Dialer;
 use super::convert;
 use super::error_map::to_proto;
-use super::instances::{Instances, instance_key};
+use super::instances::Instances;
+use super::multiplex::{Multiplexing, instance_key};
 use crate::client;
 use crate::logical::{self, Backend, BackendConfig, Error, Factory};
 use crate::pb::pb::backend_server::Backend as PbBackend;
@@ -41,22 +48,42 @@ pub struct BackendServer {
     factory: Factory,
     dialer: Arc<dyn Dialer>,
     instances: Instances,
+    mode: Multiplexing,
 }
 
 impl BackendServer {
-    /// A server with no instance yet; the host's Setup creates one.
+    /// A server with no instance yet that never multiplexes; the host's Setup creates one.
     pub fn new(factory: Factory, dialer: Arc<dyn Dialer>) -> Self {
+        Self::with_mode(factory, dialer, Multiplexing::default())
+    }
+
+    /// A server whose key rules follow `mode` (turned on by the PluginMultiplexing service).
+    pub(crate) fn with_mode(factory: Factory, dialer: Arc<dyn Dialer>, mode: Multiplexing) -> Self {
         BackendServer {
             factory,
             dialer,
             instances: Instances::default(),
+            mode,
         }
     }
 
-    /// The instance a call is for, or the status the Go SDK answers when there is none.
-    fn instance<T>(&self, request: &Request<T>) -> Result<Arc<dyn Backend>, Status> {
-        let key = instance_key(request.metadata());
-        self.instances.get(&key).ok_or_else(no_instance)
+    /// The instance key of a call, or the refusal of a multiplexed call without one id.
+    fn key<T>(&self, request: &Request<T>) -> Result<String, Status> {
+        instance_key(request.metadata(), self.mode.is_on())
+    }
+
+    /// The instance a call is for (with the span its work runs in), or the status the Go
+    /// SDK answers when there is none.
+    fn instance<T>(
+        &self,
+        request: &Request<T>,
+    ) -> Result<(Arc<dyn Backend>, tracing::Span), Status> {
+        let key = self.key(request)?;
+        let backend = self
+            .instances
+            .get(&key, !self.mode.is_on())
+            .ok_or_else(no_instance)?;
+        Ok((backend, instance_span(&key)))
     }
 
     /// Dials the broker, wires the host clients and runs the factory. Touches neither
@@ -79,6 +106,44 @@ impl BackendServer {
             .await
             .map_err(|e| Error::Internal(format!("setup: the backend factory failed: {e}")))
     }
+
+    /// Builds the instance for `key` and stores it; a failure is the reply's `err`.
+    async fn setup_instance(&self, key: String, args: SetupArgs) -> SetupReply {
+        // Mount options may be sensitive in other engines; log only what identifies the call.
+        debug!(
+            broker_id = args.broker_id,
+            backend_uuid = args.backend_uuid,
+            "Setup"
+        );
+        let backend = match guarded("Setup", "", "", self.build(args)).await {
+            Ok(backend) => backend,
+            Err(e) => {
+                error!(error = %e, "Setup failed");
+                return SetupReply { err: e.to_string() };
+            }
+        };
+        if let Some(old) = self.instances.insert(key, backend) {
+            // Not expected: the host gives every Setup a fresh id (a host without ids
+            // re-mounting is the exception). Stop the old instance's background work so
+            // it does not outlive its replacement.
+            warn!("Setup replaced a running backend instance; cleaning up the old one");
+            let call = async {
+                old.cleanup().await;
+                Ok(())
+            };
+            let _ = guarded("Cleanup", "", "", call).await;
+        }
+        info!(
+            instances = self.instances.len(),
+            "Setup: backend instance ready"
+        );
+        SetupReply { err: String::new() }
+    }
+}
+
+/// The span one call runs in: which instance (mount) it is for.
+fn instance_span(key: &str) -> tracing::Span {
+    info_span!("backend", instance = key)
 }
 
 /// The status for a call that has no instance to go to (the Go SDK also answers these
@@ -144,34 +209,33 @@ impl PbBackend for BackendServer {
         &self,
         request: Request<HandleRequestArgs>,
     ) -> Result<Response<HandleRequestReply>, Status> {
-        let backend = self.instance(&request)?;
+        let (backend, span) = self.instance(&request)?;
         let req = match logical_request(request.into_inner().request) {
             Ok(req) => req,
             Err(e) => return Ok(Response::new(handle_request_reply(Err(e)))),
         };
-        let (operation, path) = (req.operation.to_string(), req.path.clone());
-        debug!(operation, path, "HandleRequest");
-        let result = guarded(
-            "HandleRequest",
-            &operation,
-            &path,
-            backend.handle_request(req),
-        )
-        .await;
-        if let Err(e) = &result {
-            debug!(operation, path, kind = ?e.kind(), "HandleRequest failed");
-        }
-        Ok(Response::new(handle_request_reply(result)))
+        let call = async move {
+            let (operation, path) = (req.operation.to_string(), req.path.clone());
+            debug!(operation, path, "HandleRequest");
+            let call = backend.handle_request(req);
+            let result = guarded("HandleRequest", &operation, &path, call).await;
+            if let Err(e) = &result {
+                debug!(operation, path, kind = ?e.kind(), "HandleRequest failed");
+            }
+            handle_request_reply(result)
+        };
+        Ok(Response::new(call.instrument(span).await))
     }
 
     async fn special_paths(
         &self,
         request: Request<Empty>,
     ) -> Result<Response<SpecialPathsReply>, Status> {
-        let backend = self.instance(&request)?;
+        let (backend, span) = self.instance(&request)?;
         let paths = guarded("SpecialPaths", "", "", async {
             Ok(backend.special_paths())
         })
+        .instrument(span)
         .await
         .map_err(status_of)?;
         Ok(Response::new(SpecialPathsReply {
@@ -183,7 +247,7 @@ impl PbBackend for BackendServer {
         &self,
         request: Request<HandleExistenceCheckArgs>,
     ) -> Result<Response<HandleExistenceCheckReply>, Status> {
-        let backend = self.instance(&request)?;
+        let (backend, span) = self.instance(&request)?;
         let req = match logical_request(request.into_inner().request) {
             Ok(req) => req,
             Err(e) => {
@@ -193,36 +257,43 @@ impl PbBackend for BackendServer {
                 }));
             }
         };
-        let (operation, path) = (req.operation.to_string(), req.path.clone());
-        debug!(operation, path, "HandleExistenceCheck");
-        let call = backend.handle_existence_check(req);
-        let reply = match guarded("HandleExistenceCheck", &operation, &path, call).await {
-            Ok(check) => HandleExistenceCheckReply {
-                check_found: check.check_found,
-                exists: check.exists,
-                err: None,
-            },
-            Err(e) => HandleExistenceCheckReply {
-                err: Some(to_proto(&e)),
-                ..Default::default()
-            },
+        let call = async move {
+            let (operation, path) = (req.operation.to_string(), req.path.clone());
+            debug!(operation, path, "HandleExistenceCheck");
+            let call = backend.handle_existence_check(req);
+            match guarded("HandleExistenceCheck", &operation, &path, call).await {
+                Ok(check) => HandleExistenceCheckReply {
+                    check_found: check.check_found,
+                    exists: check.exists,
+                    err: None,
+                },
+                Err(e) => HandleExistenceCheckReply {
+                    err: Some(to_proto(&e)),
+                    ..Default::default()
+                },
+            }
         };
-        Ok(Response::new(reply))
+        Ok(Response::new(call.instrument(span).await))
     }
 
     async fn cleanup(&self, request: Request<Empty>) -> Result<Response<Empty>, Status> {
-        let key = instance_key(request.metadata());
+        let key = self.key(&request)?;
         // Removed before cleaning up, so that calls racing with Cleanup see "no
-        // instance" instead of a backend whose background work is being stopped.
-        let Some(backend) = self.instances.remove(&key) else {
+        // instance" instead of a backend whose background work is being stopped. Only
+        // this key: the other mounts of a multiplexed process keep serving.
+        let Some(backend) = self.instances.remove(&key, !self.mode.is_on()) else {
             return Err(no_instance());
         };
-        info!(instance = key, "Cleanup");
+        let remaining = self.instances.len();
         let call = async {
+            info!(remaining, "Cleanup");
             backend.cleanup().await;
             Ok(())
         };
-        guarded("Cleanup", "", "", call).await.map_err(status_of)?;
+        guarded("Cleanup", "", "", call)
+            .instrument(instance_span(&key))
+            .await
+            .map_err(status_of)?;
         Ok(Response::new(Empty {}))
     }
 
@@ -230,72 +301,53 @@ impl PbBackend for BackendServer {
         &self,
         request: Request<InvalidateKeyArgs>,
     ) -> Result<Response<Empty>, Status> {
-        let backend = self.instance(&request)?;
+        let (backend, span) = self.instance(&request)?;
         let key = request.into_inner().key;
-        debug!(key, "InvalidateKey");
         let call = async {
+            debug!(key, "InvalidateKey");
             backend.invalidate(&key).await;
             Ok(())
         };
         guarded("InvalidateKey", "", "", call)
+            .instrument(span)
             .await
             .map_err(status_of)?;
         Ok(Response::new(Empty {}))
     }
 
     async fn setup(&self, request: Request<SetupArgs>) -> Result<Response<SetupReply>, Status> {
-        let key = instance_key(request.metadata());
+        let key = self.key(&request)?;
         let args = request.into_inner();
-        // Mount options may be sensitive in other engines; log only what identifies the call.
-        info!(
-            instance = key,
-            broker_id = args.broker_id,
-            backend_uuid = args.backend_uuid,
-            "Setup"
-        );
-        let backend = match guarded("Setup", "", "", self.build(args)).await {
-            Ok(backend) => backend,
-            Err(e) => {
-                error!(instance = key, error = %e, "Setup failed");
-                return Ok(Response::new(SetupReply { err: e.to_string() }));
-            }
-        };
-        if let Some(old) = self.instances.insert(key.clone(), backend) {
-            // Not expected without multiplexing; stop the old instance's background work
-            // so it does not outlive its replacement.
-            warn!(
-                instance = key,
-                "Setup replaced a running backend instance; cleaning up the old one"
-            );
-            let call = async {
-                old.cleanup().await;
-                Ok(())
-            };
-            let _ = guarded("Cleanup", "", "", call).await;
-        }
-        Ok(Response::new(SetupReply { err: String::new() }))
+        let span = instance_span(&key);
+        let reply = self.setup_instance(key, args).instrument(span).await;
+        Ok(Response::new(reply))
     }
 
     async fn initialize(
         &self,
         request: Request<InitializeArgs>,
     ) -> Result<Response<InitializeReply>, Status> {
-        let backend = self.instance(&request)?;
-        debug!("Initialize");
-        let err = guarded("Initialize", "", "", backend.initialize())
-            .await
-            .err();
-        if let Some(e) = &err {
-            warn!(kind = ?e.kind(), error = %e, "Initialize failed");
-        }
+        let (backend, span) = self.instance(&request)?;
+        let call = async {
+            debug!("Initialize");
+            let err = guarded("Initialize", "", "", backend.initialize())
+                .await
+                .err();
+            if let Some(e) = &err {
+                warn!(kind = ?e.kind(), error = %e, "Initialize failed");
+            }
+            err
+        };
+        let err = call.instrument(span).await;
         Ok(Response::new(InitializeReply {
             err: err.as_ref().map(to_proto),
         }))
     }
 
     async fn r#type(&self, request: Request<Empty>) -> Result<Response<TypeReply>, Status> {
-        let backend = self.instance(&request)?;
+        let (backend, span) = self.instance(&request)?;
         let ty = guarded("Type", "", "", async { Ok(backend.backend_type()) })
+            .instrument(span)
             .await
             .map_err(status_of)?;
         Ok(Response::new(TypeReply {

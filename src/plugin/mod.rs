@@ -14,6 +14,10 @@
 //!    is gone (never connected, disconnected, or went silent after Setup: see `watchdog`);
 //!    drain briefly; unlink the socket; return the exit code.
 //!
+//! One process may serve many mounts (backend multiplexing, see `backend`): that changes
+//! nothing here but the watchdog's Setup rule, since the host keeps one connection and
+//! one broker stream per process and only calls Shutdown once its last mount is gone.
+//!
 //! Nothing but the handshake line ever goes to stdout; logs are hclog JSON on stderr
 //! ([`logging`]). Broker multiplexing and protocol versions 3/4 are refused at step 1.
 
@@ -202,12 +206,13 @@ pub async fn start(
         stop.clone(),
         Some(presence.clone()),
     );
-    // The watchdog's Setup rule needs to see method paths; a layer sees them before
-    // routing, so it works whichever services `backend::services` provides.
+    // The watchdog's Setup rule needs to see method paths and which backend instance a
+    // call is for; a layer sees them before routing, so it works whichever services
+    // `backend::services` provides.
     let observer = presence.clone();
     let observe =
         tower::util::MapRequestLayer::new(move |req: http::Request<tonic::body::Body>| {
-            observer.observe_call(req.uri().path());
+            observer.observe_call(req.uri().path(), multiplex_id(req.headers()));
             req
         });
     let server = tokio::spawn(
@@ -229,6 +234,16 @@ pub async fn start(
         server,
         opts,
     })
+}
+
+/// The `multiplex_id` header of a call, if it has exactly one (gRPC metadata travels as
+/// HTTP/2 headers; the protocol adapter decides what a missing or repeated one means).
+fn multiplex_id(headers: &http::HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all("multiplex_id").iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => value.to_str().ok(),
+        _ => None,
+    }
 }
 
 /// A started plugin: its handshake, its broker, and the means to stop and await it.

@@ -14,14 +14,22 @@
 //! fails at mount time, the host neither calls us again nor closes its connection, so the
 //! two rules above never fire. Hence:
 //! - after a `pb.Backend/Setup` call, some other backend call (`Type`, `Initialize`,
-//!   `PluginVersion/Version`, …) must follow within `setup` (30 s). Every successful host
-//!   flow makes one within milliseconds: registration calls `Version`, mount `Type`,
-//!   reload `Initialize`.
+//!   `PluginVersion/Version`, …) for the same instance must follow within `setup` (30 s).
+//!   Every successful host flow makes one within milliseconds: registration calls
+//!   `Version`, mount `Type`, reload `Initialize`.
+//!
+//! With multiplexing one process serves many mounts, told apart by the `multiplex_id`
+//! header of each call, and a failed mount must not take the others down: the Setup rule
+//! only fires while no instance is *established* (had a follow-up to its Setup, and no
+//! Cleanup since). A process whose last mount was cleaned up is stopped by the host's
+//! Shutdown as before; the connection rules do not care how many mounts there are, as
+//! the host keeps one connection and one broker stream for the whole process.
 //!
 //! This module only decides; `plugin::serve` performs the shutdown. It knows no gRPC
 //! types: the listener reports connections, the broker its stream, and the server the
 //! method path of each call ([`Presence::observe_call`]).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,17 +58,56 @@ pub struct Limits {
     pub setup: Duration,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The instance a call without a `multiplex_id` header is counted under.
+const UNTAGGED: &str = "";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct HostState {
     connections: usize,
     ever_connected: bool,
     broker_stream_ended: bool,
-    setup_pending_since: Option<Instant>,
+    /// Instances whose Setup has had no follow-up yet, with when it arrived.
+    setup_pending: HashMap<String, Instant>,
+    /// Instances that had a follow-up and no Cleanup or new Setup since.
+    established: HashSet<String>,
 }
 
 impl HostState {
     fn absent(&self) -> bool {
         self.connections == 0 || self.broker_stream_ended
+    }
+
+    /// The oldest unanswered Setup, unless some instance is established: a failed
+    /// mount must not end a process that serves others.
+    fn setup_abandoned_since(&self) -> Option<Instant> {
+        if !self.established.is_empty() {
+            return None;
+        }
+        self.setup_pending.values().min().copied()
+    }
+
+    /// Records a call for `path` on `instance`; returns whether the watchdog must look
+    /// again.
+    fn observe(&mut self, path: &str, instance: &str) -> bool {
+        if path == "/pb.Backend/Setup" {
+            // A new Setup for an id replaces its instance: it is pending again.
+            self.established.remove(instance);
+            self.setup_pending
+                .insert(instance.to_owned(), Instant::now());
+            true
+        } else if path == "/pb.Backend/Cleanup" {
+            let pending = self.setup_pending.remove(instance).is_some();
+            self.established.remove(instance) || pending
+        } else if path.starts_with("/pb.Backend/") || path.starts_with("/logical.PluginVersion/") {
+            if self.setup_pending.remove(instance).is_some() {
+                self.established.insert(instance.to_owned());
+                true
+            } else {
+                false
+            }
+        } else {
+            false
+        }
     }
 }
 
@@ -106,17 +153,12 @@ impl Presence {
         self.state.send_modify(|s| s.broker_stream_ended = true);
     }
 
-    /// A gRPC call arrived for `path` (`/package.Service/Method`).
-    pub(crate) fn observe_call(&self, path: &str) {
-        if path == "/pb.Backend/Setup" {
-            let now = Instant::now();
-            self.state
-                .send_modify(|s| s.setup_pending_since = Some(now));
-        } else if path.starts_with("/pb.Backend/") || path.starts_with("/logical.PluginVersion/") {
-            // send_if_modified: the common request path must not wake the watchdog.
-            self.state
-                .send_if_modified(|s| s.setup_pending_since.take().is_some());
-        }
+    /// A gRPC call arrived for `path` (`/package.Service/Method`), for the backend
+    /// instance named by its `multiplex_id` header, if any.
+    pub(crate) fn observe_call(&self, path: &str, instance: Option<&str>) {
+        let instance = instance.unwrap_or(UNTAGGED);
+        // send_if_modified: the common request path must not wake the watchdog.
+        self.state.send_if_modified(|s| s.observe(path, instance));
     }
 
     /// Resolves when the host is considered lost; never resolves while it is present.
@@ -125,19 +167,24 @@ impl Presence {
         let mut rx = self.state.subscribe();
         let mut absent_since: Option<Instant> = None;
         loop {
-            let state = *rx.borrow_and_update();
-            let presence = if !state.ever_connected {
+            let (ever_connected, absent, setup_since) = {
+                let state = rx.borrow_and_update();
+                (
+                    state.ever_connected,
+                    state.absent(),
+                    state.setup_abandoned_since(),
+                )
+            };
+            let presence = if !ever_connected {
                 Some((started + limits.connect, Verdict::HostNeverConnected))
-            } else if state.absent() {
+            } else if absent {
                 let since = *absent_since.get_or_insert_with(Instant::now);
                 Some((since + limits.grace, Verdict::HostGone))
             } else {
                 absent_since = None;
                 None
             };
-            let setup = state
-                .setup_pending_since
-                .map(|since| (since + limits.setup, Verdict::SetupAbandoned));
+            let setup = setup_since.map(|since| (since + limits.setup, Verdict::SetupAbandoned));
             let deadline = [presence, setup]
                 .into_iter()
                 .flatten()
@@ -237,8 +284,8 @@ mod tests {
         let p = Presence::new();
         let _conn = p.connection_opened();
         tokio::time::sleep(Duration::from_secs(100)).await;
-        p.observe_call("/plugin.GRPCBroker/StartStream");
-        p.observe_call("/pb.Backend/Setup");
+        p.observe_call("/plugin.GRPCBroker/StartStream", None);
+        p.observe_call("/pb.Backend/Setup", None);
         let setup_at = Instant::now();
         assert_eq!(p.watch(LIMITS).await, Verdict::SetupAbandoned);
         assert_eq!(setup_at.elapsed(), LIMITS.setup);
@@ -253,10 +300,13 @@ mod tests {
         ] {
             let p = Presence::new();
             let _conn = p.connection_opened();
-            p.observe_call("/pb.Backend/Setup");
-            p.observe_call("/pluginutil.multiplexing.PluginMultiplexing/MultiplexingSupport");
+            p.observe_call("/pb.Backend/Setup", None);
+            p.observe_call(
+                "/pluginutil.multiplexing.PluginMultiplexing/MultiplexingSupport",
+                None,
+            );
             tokio::time::sleep(Duration::from_secs(1)).await;
-            p.observe_call(follow_up);
+            p.observe_call(follow_up, None);
             assert!(
                 still_waiting(&p, Duration::from_secs(24 * 3600)).await,
                 "{follow_up}"
@@ -268,12 +318,52 @@ mod tests {
     async fn a_second_setup_restarts_the_clock() {
         let p = Presence::new();
         let _conn = p.connection_opened();
-        p.observe_call("/pb.Backend/Setup");
-        p.observe_call("/pb.Backend/Initialize");
+        p.observe_call("/pb.Backend/Setup", None);
+        p.observe_call("/pb.Backend/Initialize", None);
         tokio::time::sleep(Duration::from_secs(600)).await;
-        p.observe_call("/pb.Backend/Setup");
+        p.observe_call("/pb.Backend/Setup", None);
         let start = Instant::now();
         assert_eq!(p.watch(LIMITS).await, Verdict::SetupAbandoned);
         assert_eq!(start.elapsed(), LIMITS.setup);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_mount_does_not_end_a_process_serving_others() {
+        let p = Presence::new();
+        let _conn = p.connection_opened();
+        p.observe_call("/pb.Backend/Setup", Some("mountA"));
+        p.observe_call("/pb.Backend/Type", Some("mountA"));
+        // mountB's Setup fails: the host never follows it up, and mountA stays idle.
+        p.observe_call("/pb.Backend/Setup", Some("mountB"));
+        assert!(still_waiting(&p, Duration::from_secs(24 * 3600)).await);
+        // A follow-up for another instance does not answer mountB's Setup.
+        p.observe_call("/pb.Backend/Cleanup", Some("mountA"));
+        let start = Instant::now();
+        assert_eq!(p.watch(LIMITS).await, Verdict::SetupAbandoned);
+        assert!(start.elapsed() <= LIMITS.setup);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn follow_ups_count_for_their_own_instance_only() {
+        let p = Presence::new();
+        let _conn = p.connection_opened();
+        p.observe_call("/pb.Backend/Setup", Some("mountA"));
+        p.observe_call("/pb.Backend/Type", Some("mountB"));
+        let start = Instant::now();
+        assert_eq!(p.watch(LIMITS).await, Verdict::SetupAbandoned);
+        assert_eq!(start.elapsed(), LIMITS.setup);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cleanup_of_one_mount_keeps_the_others_established() {
+        let p = Presence::new();
+        let _conn = p.connection_opened();
+        for id in ["mountA", "mountB"] {
+            p.observe_call("/pb.Backend/Setup", Some(id));
+            p.observe_call("/pb.Backend/Initialize", Some(id));
+        }
+        p.observe_call("/pb.Backend/Cleanup", Some("mountA"));
+        p.observe_call("/pb.Backend/Setup", Some("mountC"));
+        assert!(still_waiting(&p, Duration::from_secs(24 * 3600)).await);
     }
 }

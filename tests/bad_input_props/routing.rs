@@ -4,13 +4,21 @@
 use super::*;
 
 /// The AWS engine's routes, written out independently of its regexes: `config/root`,
-/// `config/rotate-root`, `config/lease`, `roles` and `roles/` (list),
-/// `roles/<name>`, `creds/<name>` and `sts/<name>` with `@` allowed in names.
+/// `config/rotate-root`, `config/lease`, `config/check`, `roles` and `roles/` (list),
+/// `roles/<name>`, `roles/<name>/check`, `creds/<name>` and `sts/<name>` with `@`
+/// allowed in names.
 pub(super) fn aws_route_exists(path: &str) -> bool {
     if matches!(
         path,
-        "config/root" | "config/rotate-root" | "config/lease" | "roles" | "roles/"
+        "config/root" | "config/rotate-root" | "config/lease" | "config/check" | "roles" | "roles/"
     ) {
+        return true;
+    }
+    let role_check = path
+        .strip_prefix("roles/")
+        .and_then(|rest| rest.strip_suffix("/check"))
+        .is_some_and(|name| is_vault_name(name, true));
+    if role_check {
         return true;
     }
     ["roles/", "creds/", "sts/"].iter().any(|prefix| {
@@ -73,6 +81,10 @@ fn request_path() -> impl Strategy<Value = String> {
         "sts/-x",
         "creds/x.",
         "roles/@",
+        "config/check",
+        "roles/x/check",
+        "roles/x/check/",
+        "roles//check",
     ])
     .prop_map(str::to_string);
     prop_oneof![3 => composed, 1 => exact]

@@ -3,13 +3,15 @@
 //! OpenBao's own kv-v1 read and write (the floor), the plugin (`roles` read, `sts`
 //! AssumeRole, `iam` iam_user issuance, `revoke` of an iam_user lease), and the same AWS
 //! calls straight to moto (the emulator's share) — in alternating repeats with moto reset
-//! before every target, plus memory, cold start, mount time and binary size. `tests/bench.rs`
+//! before every target, plus memory, cold start, mount time and binary size, and the
+//! memory of one plugin process serving 1, 10 and 100 mounts (on a fresh server). `tests/bench.rs`
 //! runs it small as a smoke test in every CI run, and full from `scripts/bench.sh`.
 #![allow(dead_code)]
 
 pub mod client;
 pub mod coldstart;
 pub mod load;
+pub mod multiplex;
 pub mod procfs;
 pub mod report;
 pub mod stats;
@@ -151,6 +153,8 @@ pub fn run(bao: &Path, moto: &Path, plugin: &Path, settings: &Settings) -> Repor
         footprint.rss_peak_mb = peak;
         footprint.rss_split_mb[1] = procfs::rss_split_mb(pids.plugin).unwrap_or_default();
     }
+    drop(world);
+    footprint.multiplex = mounts_rss(bao, plugin);
     Report {
         started_at,
         plugin: plugin.display().to_string(),
@@ -184,7 +188,16 @@ fn measure(name: &str, target: &dyn Target, pids: load::Pids, settings: &Setting
     }
 }
 
-/// Times `n` more mounts of the plugin (each spawns a process), then removes them.
+/// The plugin's memory with 1, 10 and 100 mounts, all served by one process, on a server
+/// of its own (so the benchmark's mounts and leases do not count).
+fn mounts_rss(bao: &Path, plugin: &Path) -> multiplex::MountsRss {
+    let server = crate::common::openbao::OpenBao::start(bao);
+    server.install_plugin_from(plugin);
+    multiplex::enable_and_measure(&server)
+}
+
+/// Times `n` more mounts of the plugin (they join the running plugin process, which
+/// multiplexes), then removes them.
 fn extra_mounts(world: &World, n: usize) -> Vec<f64> {
     (0..n)
         .map(|i| {

@@ -32,8 +32,11 @@ pub struct Footprint {
     pub rss_split_mb: [(f64, f64); 2],
     /// Spawn → handshake line, ms, each try.
     pub cold_start_ms: Vec<f64>,
-    /// `bao secrets enable` of a mount (spawns the plugin), ms, each try.
+    /// `bao secrets enable` of a mount, ms, each try: the first spawns the plugin, the
+    /// others join that process (multiplexing).
     pub mount_ms: Vec<f64>,
+    /// One plugin process serving 1, 10 and 100 mounts.
+    pub multiplex: super::multiplex::MountsRss,
     /// Size of the (stripped) plugin binary, bytes.
     pub binary_bytes: u64,
 }
@@ -169,7 +172,8 @@ impl Report {
              | plugin RSS idle after mount (heap + binary pages) | {:.1} MB ({:.1} + {:.1}) |\n\
              | plugin RSS after the run (heap + binary pages; peak) | {:.1} MB ({:.1} + {:.1}; {:.1}) |\n\
              | cold start, spawn → handshake | {} ms |\n\
-             | mount (`bao secrets enable`, spawns the plugin) | {} ms |\n\
+             | mount (`bao secrets enable`; the first spawns the plugin) | {} ms |\n\
+             | plugin RSS, one process serving 1 / 10 / 100 mounts | {} MB |\n\
              | plugin binary (stripped) | {:.1} MB |\n",
             f.rss_idle_mb,
             f.rss_split_mb[0].0,
@@ -180,6 +184,7 @@ impl Report {
             f.rss_peak_mb,
             Spread::of(&f.cold_start_ms).show(1),
             Spread::of(&f.mount_ms).show(0),
+            mounts_rss(&f.multiplex),
             f.binary_bytes as f64 / 1_048_576.0,
         )
     }
@@ -245,6 +250,12 @@ impl Report {
 }
 
 /// CPU of the plugin/bao is meaningless for the direct-to-moto targets.
+/// `a / b / c` of the RSS figures at each mount count.
+fn mounts_rss(m: &super::multiplex::MountsRss) -> String {
+    let figures: Vec<String> = m.rss_mb.iter().map(|(_, mb)| format!("{mb:.1}")).collect();
+    figures.join(" / ")
+}
+
 fn cpu_cell(name: &str, spread: Spread) -> String {
     if name.starts_with("moto_") {
         "–".to_string()

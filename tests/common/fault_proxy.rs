@@ -9,7 +9,9 @@
 //! Rules match on the AWS action — the `Action=` parameter of a query-protocol request
 //! (IAM and STS send it in a form-encoded POST body; a query string works too) — or on
 //! any request, for the next K matching requests or for all of them. Every request the
-//! proxy read is recorded (action, when, what it answered), so a test counts attempts.
+//! proxy read is recorded (action, when, what it answered), so a test counts attempts,
+//! and so is its body, which [`FaultProxy::seen_params`] decodes into form parameters so
+//! a test checks what the engine sent.
 //! A request is recorded as soon as it is read, and its answer before the client can read
 //! that answer, so a test never misses an attempt the engine already saw fail. Refused
 //! connections are not requests and are not recorded.
@@ -142,6 +144,9 @@ struct Shared {
     rules: Mutex<Vec<Rule>>,
     /// Every request read, by its number.
     seen: Mutex<Vec<(u64, Seen)>>,
+    /// The body of every request read, by its number (kept apart from [`Seen`], whose
+    /// shape the fault tests compare).
+    bodies: Mutex<Vec<(u64, String)>>,
     sequence: AtomicU64,
     reachable: watch::Sender<bool>,
     request_ids: AtomicU64,
@@ -171,8 +176,12 @@ impl Shared {
     }
 
     /// Records a request; returns its number for [`Self::answer`].
-    fn record(&self, seen: Seen) -> u64 {
+    fn record(&self, body: String, seen: Seen) -> u64 {
         let number = self.sequence.fetch_add(1, Ordering::Relaxed);
+        self.bodies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((number, body));
         self.seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -218,6 +227,7 @@ impl FaultProxy {
             started: Instant::now(),
             rules: Mutex::new(Vec::new()),
             seen: Mutex::new(Vec::new()),
+            bodies: Mutex::new(Vec::new()),
             reachable,
             request_ids: AtomicU64::new(1),
             sequence: AtomicU64::new(0),
@@ -294,6 +304,46 @@ impl FaultProxy {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        self.shared
+            .bodies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// The body of every request read so far, in order, with its AWS action: form
+    /// parameters for IAM and STS, JSON for JSON-protocol services (Organizations).
+    pub fn seen_bodies(&self) -> Vec<(Option<String>, String)> {
+        let seen = self
+            .shared
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let bodies = self
+            .shared
+            .bodies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        bodies
+            .iter()
+            .map(|(number, body)| {
+                let action = seen
+                    .iter()
+                    .find(|(n, _)| n == number)
+                    .and_then(|(_, s)| s.action.clone());
+                (action, body.clone())
+            })
+            .collect()
+    }
+
+    /// The decoded form parameters of each request of `action` read so far, in order
+    /// (e.g. `RoleArn`, `SourceIdentity`, `Tags.member.1.Key` of AssumeRole).
+    pub fn seen_params(&self, action: &str) -> Vec<Vec<(String, String)>> {
+        self.seen_bodies()
+            .into_iter()
+            .filter(|(a, _)| a.as_deref() == Some(action))
+            .map(|(_, body)| wire::form_params(&body))
+            .collect()
     }
 }
 
@@ -397,16 +447,20 @@ async fn serve(stream: &mut TcpStream, shared: &Shared) -> bool {
         } else {
             shared.decide(action.as_deref())
         };
+        let body = String::from_utf8_lossy(request.body()).into_owned();
         // Recorded at once, so a test sees a delayed request while it is delayed.
-        let number = shared.record(Seen {
-            action,
-            at: shared.started.elapsed(),
-            delayed: match fault {
-                Some(Fault::Delay(delay)) => Some(delay),
-                _ => None,
+        let number = shared.record(
+            body,
+            Seen {
+                action,
+                at: shared.started.elapsed(),
+                delayed: match fault {
+                    Some(Fault::Delay(delay)) => Some(delay),
+                    _ => None,
+                },
+                answer: Answer::Pending,
             },
-            answer: Answer::Pending,
-        });
+        );
         if request.chunked {
             shared.answer(number, Answer::Unsupported);
             let text = "chunked request bodies are not supported";

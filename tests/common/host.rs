@@ -3,6 +3,8 @@
 //! the handshake line, dials the plugin with mutual TLS, opens the broker stream, serves
 //! Storage and SystemView behind the broker (see `host/broker.rs`) and drives
 //! `pb.Backend` the way the server's mount and request paths do (protocol.md §1, §10).
+//! Like OpenBao with a multiplexing plugin it can hold several mounts on one process,
+//! each with its own `multiplex_id`, storage and broker listener ([`Host::select`]).
 //!
 //! It is test support, not product code: it panics (with the plugin's stderr attached)
 //! when the plugin does not get far enough for a test to mean anything, and it never
@@ -88,11 +90,45 @@ pub struct Host {
     pub stdio: Result<(), tonic::Code>,
     next_broker_id: u32,
     multiplex_id: String,
+    /// The mounts not selected at the moment: storage and broker listener by id.
+    others: HashMap<String, (Arc<HostState>, BrokerListener)>,
     host_tmp: tempfile::TempDir,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Host {
+    /// The `multiplex_id` of the mount a new host starts with.
+    pub const FIRST_MOUNT: &'static str = "aBcD3fGh1j";
+
+    /// Makes `multiplex_id` the mount every later call is for: its id tags the calls,
+    /// and its own storage and broker listener (new and empty the first time) serve it,
+    /// as OpenBao gives each mount of a multiplexed plugin. The mount left keeps its
+    /// state and can be selected again.
+    pub fn select(&mut self, multiplex_id: &str) {
+        if multiplex_id == self.multiplex_id {
+            return;
+        }
+        let (state, broker) = self.others.remove(multiplex_id).unwrap_or_else(|| {
+            let state = Arc::new(HostState::default());
+            let tls = tls::broker_server_config(
+                self.process.identity(),
+                self.process.handshake.cert_der.clone(),
+            );
+            let broker = BrokerListener::start(self.host_tmp.path(), tls, state.clone())
+                .expect("broker listener");
+            (state, broker)
+        });
+        let old_state = std::mem::replace(&mut self.state, state);
+        let old_broker = std::mem::replace(&mut self.broker, broker);
+        let old_id = std::mem::replace(&mut self.multiplex_id, multiplex_id.to_string());
+        self.others.insert(old_id, (old_state, old_broker));
+    }
+
+    /// The `multiplex_id` of the selected mount.
+    pub fn multiplex_id(&self) -> &str {
+        &self.multiplex_id
+    }
+
     /// Launches the plugin like OpenBao and connects (no Setup yet).
     pub async fn start() -> Host {
         Host::start_with(Launch::openbao()).await
@@ -157,7 +193,8 @@ impl Host {
             multiplexing,
             stdio,
             next_broker_id: 1,
-            multiplex_id: "aBcD3fGh1j".to_string(),
+            multiplex_id: Host::FIRST_MOUNT.to_string(),
+            others: HashMap::new(),
             host_tmp,
             tasks,
         }

@@ -10,7 +10,9 @@ use aws_sdk_iam::Client;
 
 use super::iam_teardown as teardown;
 use super::iam_user as user;
-use super::{AttachedPolicy, CreateUserInput, IamAccessKey, IamApi, IamUser};
+use super::{
+    ActionDecision, AttachedPolicy, CreateUserInput, IamAccessKey, IamApi, IamUser, SimulationInput,
+};
 use crate::aws::error::{AwsOperation, Error, classify};
 
 /// The [`IamApi`] of one IAM endpoint.
@@ -173,6 +175,13 @@ impl IamApi for SdkIam {
 
     async fn delete_user(&self, user_name: &str) -> Result<(), Error> {
         teardown::delete_user(&self.client, user_name).await
+    }
+
+    async fn simulate_principal_policy(
+        &self,
+        input: &SimulationInput,
+    ) -> Result<Vec<ActionDecision>, Error> {
+        super::iam_simulate::simulate_principal_policy(&self.client, input).await
     }
 }
 

@@ -10,8 +10,10 @@
 //! Building clients, caching them and STS endpoint failover live in `clients`.
 
 mod iam;
+mod iam_simulate;
 mod iam_teardown;
 mod iam_user;
+mod organizations;
 mod sts;
 
 use std::collections::BTreeMap;
@@ -23,6 +25,7 @@ use async_trait::async_trait;
 use super::error::Error;
 
 pub use iam::SdkIam;
+pub use organizations::SdkOrganizations;
 pub use sts::SdkSts;
 
 /// Temporary credentials STS issued.
@@ -67,6 +70,10 @@ pub struct AssumeRoleInput {
     pub external_id: Option<String>,
     /// Session tags.
     pub tags: BTreeMap<String, String>,
+    /// `SourceIdentity`: who is behind the session, kept by AWS through role chaining.
+    pub source_identity: Option<String>,
+    /// `TransitiveTagKeys`: session tags that persist through role chaining.
+    pub transitive_tag_keys: Vec<String>,
 }
 
 /// Output of STS AssumeRole.
@@ -190,6 +197,27 @@ pub struct IamUser {
     pub user_id: String,
     /// The user's IAM path.
     pub path: String,
+}
+
+/// Input of IAM SimulatePrincipalPolicy: would the principal's own policies allow these
+/// actions on these resources?
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimulationInput {
+    /// ARN of the IAM user or role whose policies are evaluated.
+    pub policy_source_arn: String,
+    /// The actions (`iam:CreateUser`, `sts:AssumeRole`, …).
+    pub action_names: Vec<String>,
+    /// The resources each action is evaluated on; empty means AWS's default, `*`.
+    pub resource_arns: Vec<String>,
+}
+
+/// The simulated decision for one action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionDecision {
+    /// The action, as sent.
+    pub action: String,
+    /// Whether AWS's decision was `allowed` (not `implicitDeny` or `explicitDeny`).
+    pub allowed: bool,
 }
 
 /// The STS calls the engine makes.
@@ -329,6 +357,20 @@ pub trait IamApi: Send + Sync {
 
     /// DeleteUser.
     async fn delete_user(&self, user_name: &str) -> Result<(), Error>;
+
+    /// SimulatePrincipalPolicy, every page: one decision per action (an action evaluated
+    /// on several resources is allowed only if every one of them allows it).
+    async fn simulate_principal_policy(
+        &self,
+        input: &SimulationInput,
+    ) -> Result<Vec<ActionDecision>, Error>;
+}
+
+/// AWS Organizations, for the account sets of roles with `organization_accounts`.
+#[async_trait]
+pub trait OrganizationsApi: Send + Sync {
+    /// The IDs of the organization's ACTIVE accounts (ListAccounts, every page).
+    async fn list_active_accounts(&self) -> Result<Vec<String>, Error>;
 }
 
 #[cfg(test)]

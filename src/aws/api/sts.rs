@@ -62,7 +62,11 @@ pub(crate) async fn assume_role(
         .set_duration_seconds(input.duration.map(seconds))
         .set_policy(input.policy.clone())
         .set_external_id(input.external_id.clone())
+        .set_source_identity(input.source_identity.clone())
         .set_policy_arns(policy_arns(&input.policy_arns));
+    for key in &input.transitive_tag_keys {
+        call = call.transitive_tag_keys(key);
+    }
     for (key, value) in &input.tags {
         call = call.tags(tag(op, key, value)?);
     }

@@ -408,6 +408,7 @@ async fn sdk_assume_role_sends_every_input_and_reads_the_answer() {
         policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
         external_id: Some("ext-1".into()),
         tags: [("team".to_string(), "blue".to_string())].into(),
+        ..AssumeRoleInput::default()
     };
     let out = sts.assume_role(input).await.expect("assumed");
     assert_eq!(

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 
 use super::{Script, lock, no_such_entity};
-use crate::aws::api::{AttachedPolicy, CreateUserInput, IamAccessKey, IamApi, IamUser};
+use crate::aws::api::{
+    ActionDecision, AttachedPolicy, CreateUserInput, IamAccessKey, IamApi, IamUser, SimulationInput,
+};
 use crate::aws::error::{AwsOperation as Op, Error, ServiceFailure};
 
 use super::FAKE_ACCOUNT;
@@ -83,6 +85,8 @@ pub enum IamCall {
     RemoveUserFromGroup(String, String),
     /// DeleteUser of a user.
     DeleteUser(String),
+    /// SimulatePrincipalPolicy: principal ARN, actions, resource ARNs.
+    SimulatePrincipalPolicy(String, Vec<String>, Vec<String>),
 }
 
 impl IamCall {
@@ -102,6 +106,7 @@ impl IamCall {
                 | IamCall::ListUserPolicies(_)
                 | IamCall::ListAttachedUserPolicies(_)
                 | IamCall::ListGroupsForUser(_)
+                | IamCall::SimulatePrincipalPolicy(..)
         )
     }
 }
@@ -173,6 +178,8 @@ struct Account {
     virtual_mfa_devices: BTreeSet<String>,
     missing_policies: BTreeSet<String>,
     secrets: BTreeMap<String, String>,
+    /// Actions SimulatePrincipalPolicy answers as denied; every other one is allowed.
+    denied_actions: BTreeSet<String>,
 }
 
 type CallHook = std::sync::Arc<dyn Fn(&IamCall) + Send + Sync>;
@@ -287,6 +294,14 @@ impl FakeIam {
     /// The secret of the access key `id`, while the key exists.
     pub fn secret_of(&self, id: &str) -> Option<String> {
         lock(&self.account).secrets.get(id).cloned()
+    }
+
+    /// Makes SimulatePrincipalPolicy answer `action` (`iam:CreateUser`) as denied, for
+    /// every principal and resource; every action not named so is allowed.
+    pub fn deny_action(&self, action: &str) {
+        lock(&self.account)
+            .denied_actions
+            .insert(action.to_string());
     }
 
     /// The next call of `op` fails with `err`.
@@ -759,5 +774,26 @@ impl IamApi for FakeIam {
         }
         account.users.remove(user_name);
         Ok(())
+    }
+
+    async fn simulate_principal_policy(
+        &self,
+        input: &SimulationInput,
+    ) -> Result<Vec<ActionDecision>, Error> {
+        let call = IamCall::SimulatePrincipalPolicy(
+            input.policy_source_arn.clone(),
+            input.action_names.clone(),
+            input.resource_arns.clone(),
+        );
+        self.record(call, Op::SimulatePrincipalPolicy)?;
+        let account = lock(&self.account);
+        Ok(input
+            .action_names
+            .iter()
+            .map(|action| ActionDecision {
+                action: action.clone(),
+                allowed: !account.denied_actions.contains(action),
+            })
+            .collect())
     }
 }

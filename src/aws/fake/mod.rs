@@ -10,9 +10,11 @@
 //! enforces what AWS enforces on DeleteUser) in `iam`.
 
 mod iam;
+mod organizations;
 mod sts;
 
 pub use iam::{CALLER, FakeIam, FakeUser, IamCall};
+pub use organizations::FakeOrganizations;
 pub use sts::{FakeSts, StsCall};
 
 use std::collections::{HashMap, VecDeque};
@@ -21,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
-use super::api::{IamApi, StsApi};
+use super::api::{IamApi, OrganizationsApi, StsApi};
 use super::clients::ClientFactory;
 use super::error::{AwsOperation, Error, ServiceFailure};
 use super::root_config::RootConfig;
@@ -97,6 +99,7 @@ type BuildHook = Arc<dyn Fn() + Send + Sync>;
 pub struct FakeClientFactory {
     sts: Arc<FakeSts>,
     iam: Arc<FakeIam>,
+    organizations: Arc<FakeOrganizations>,
     sts_builds: AtomicUsize,
     iam_builds: AtomicUsize,
     last_config: Mutex<Option<RootConfig>>,
@@ -109,11 +112,17 @@ impl FakeClientFactory {
         Arc::new(FakeClientFactory {
             sts: FakeSts::new(),
             iam: FakeIam::new(),
+            organizations: FakeOrganizations::new(),
             sts_builds: AtomicUsize::new(0),
             iam_builds: AtomicUsize::new(0),
             last_config: Mutex::new(None),
             on_build: Mutex::new(None),
         })
+    }
+
+    /// The Organizations fake every build returns.
+    pub fn fake_organizations(&self) -> &Arc<FakeOrganizations> {
+        &self.organizations
     }
 
     /// The STS fake every build returns.
@@ -167,6 +176,14 @@ impl ClientFactory for FakeClientFactory {
         self.sts_builds.fetch_add(1, Ordering::SeqCst);
         self.built(config);
         Ok(Arc::clone(&self.sts) as Arc<dyn StsApi>)
+    }
+
+    async fn organizations(
+        &self,
+        config: &RootConfig,
+    ) -> Result<Arc<dyn OrganizationsApi>, logical::Error> {
+        self.built(config);
+        Ok(Arc::clone(&self.organizations) as Arc<dyn OrganizationsApi>)
     }
 }
 

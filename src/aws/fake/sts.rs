@@ -34,6 +34,7 @@ pub struct FakeSts {
     script: Script,
     now: Mutex<Option<SystemTime>>,
     issued: AtomicU64,
+    caller: Mutex<Option<CallerIdentity>>,
 }
 
 impl FakeSts {
@@ -44,6 +45,7 @@ impl FakeSts {
             script: Script::default(),
             now: Mutex::new(None),
             issued: AtomicU64::new(0),
+            caller: Mutex::new(None),
         })
     }
 
@@ -55,6 +57,12 @@ impl FakeSts {
     /// Fixes the time expirations are computed from (default: the system clock).
     pub fn set_now(&self, now: SystemTime) {
         *lock(&self.now) = Some(now);
+    }
+
+    /// Makes GetCallerIdentity answer `identity` (default: the IAM user `vault-root` of
+    /// [`FAKE_ACCOUNT`]).
+    pub fn set_caller_identity(&self, identity: CallerIdentity) {
+        *lock(&self.caller) = Some(identity);
     }
 
     /// Every call so far, in order (failed ones included).
@@ -160,6 +168,9 @@ impl StsApi for FakeSts {
 
     async fn get_caller_identity(&self) -> Result<CallerIdentity, Error> {
         self.record(StsCall::GetCallerIdentity, AwsOperation::GetCallerIdentity)?;
+        if let Some(identity) = lock(&self.caller).clone() {
+            return Ok(identity);
+        }
         Ok(CallerIdentity {
             account: FAKE_ACCOUNT.to_string(),
             arn: format!("arn:aws:iam::{FAKE_ACCOUNT}:user/vault-root"),

@@ -2,11 +2,14 @@
 //! is the Go engine's byte for byte so that a mount can switch binaries in either
 //! direction; the credential types; the read response; and the upgrade of legacy
 //! `policy/<name>` entries. Validation lives in `validate.rs`, applying a write in
-//! `update.rs`, and the per-request decisions a role drives (which credential type a
-//! path yields, which role ARN, which TTL) in `issue.rs`.
+//! `update.rs`, the per-request decisions a role drives (which credential type a
+//! path yields, which role ARN, which TTL) in `issue.rs`, and the identity templates
+//! ("who did it": session name, source identity, session tags) in `identity.rs`.
 //!
 //! Pure data and rules: no storage, no AWS, no request handling.
 
+mod accounts;
+mod identity;
 mod issue;
 mod update;
 mod validate;
@@ -26,6 +29,8 @@ use crate::logical::JsonMap;
 
 use super::policy_document;
 
+pub use accounts::{ACCOUNT_PLACEHOLDER, check_account_id};
+pub use identity::{IdentityRender, MAX_SESSION_TAGS};
 pub use issue::{
     AWS_MAX_ASSUME_ROLE_TTL, AWS_MAX_TOKEN_TTL, AWS_MIN_STS_TTL, CredsPath, DEFAULT_STS_TTL,
 };
@@ -96,9 +101,10 @@ impl FromStr for CredentialType {
 
 /// A role as stored at `role/<name>`. Field names and encodings are the Go engine's
 /// (`awsRoleEntry`): TTLs are Go `time.Duration`s (integer nanoseconds), absent lists may
-/// be `null`. The last three fields are our extensions for `iam_user` roles; they are
-/// omitted when unset so that a role that does not use them is stored exactly as Vault
-/// stores it, and the Go engine ignores them when present.
+/// be `null`. The fields from `ttl` on are our extensions (for `iam_user` roles, then
+/// the identity templates of STS roles); they are omitted when unset so that a role that
+/// does not use them is stored exactly as Vault stores it, and the Go engine ignores them
+/// when present.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Role {
@@ -163,6 +169,49 @@ pub struct Role {
     /// Extension: return `iam_user` keys only once AWS accepts them.
     #[serde(deserialize_with = "null_default", skip_serializing_if = "is_false")]
     pub wait_for_propagation: bool,
+    /// Extension ("who did it"): template of the AssumeRole `RoleSessionName` (or the
+    /// GetFederationToken `Name`), rendered from the requester (see `requester`).
+    #[serde(
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub session_name_template: String,
+    /// Extension: template of the AssumeRole `SourceIdentity`.
+    #[serde(
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub source_identity_template: String,
+    /// Extension: session tags whose values are templates, merged with `session_tags`.
+    #[serde(
+        deserialize_with = "null_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub session_tag_templates: BTreeMap<String, String>,
+    /// Extension: AssumeRole `TransitiveTagKeys`, keys of `session_tags` or
+    /// `session_tag_templates`.
+    #[serde(
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub transitive_tag_keys: Vec<String>,
+    /// Extension (account sets): an IAM role ARN with an `{{account}}` placeholder,
+    /// instead of `role_arns`; the caller names the account.
+    #[serde(
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub role_arn_template: String,
+    /// Extension: the accounts `role_arn_template` may be filled with (12-digit IDs, or
+    /// `*` with `organization_accounts`).
+    #[serde(
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub allowed_accounts: Vec<String>,
+    /// Extension: the account set comes from `organizations:ListAccounts` (ACTIVE only).
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_false")]
+    pub organization_accounts: bool,
 }
 
 impl Role {
@@ -207,6 +256,16 @@ impl Role {
         put("ttl", json!(self.ttl.as_secs()));
         put("max_ttl", json!(self.max_ttl.as_secs()));
         put("wait_for_propagation", json!(self.wait_for_propagation));
+        put("session_name_template", json!(self.session_name_template));
+        put(
+            "source_identity_template",
+            json!(self.source_identity_template),
+        );
+        put("session_tag_templates", json!(self.session_tag_templates));
+        put("transitive_tag_keys", json!(self.transitive_tag_keys));
+        put("role_arn_template", json!(self.role_arn_template));
+        put("allowed_accounts", json!(self.allowed_accounts));
+        put("organization_accounts", json!(self.organization_accounts));
         if !self.invalid_data.is_empty() {
             put("invalid_data", json!(self.invalid_data));
         }

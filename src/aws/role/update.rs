@@ -48,6 +48,20 @@ pub struct RoleUpdate {
     pub max_ttl: Option<Duration>,
     /// `wait_for_propagation` (extension, iam_user).
     pub wait_for_propagation: Option<bool>,
+    /// `session_name_template` (extension, assumed_role and federation_token).
+    pub session_name_template: Option<String>,
+    /// `source_identity_template` (extension, assumed_role).
+    pub source_identity_template: Option<String>,
+    /// `session_tag_templates` (extension, assumed_role).
+    pub session_tag_templates: Option<BTreeMap<String, String>>,
+    /// `transitive_tag_keys` (extension, assumed_role).
+    pub transitive_tag_keys: Option<Vec<String>>,
+    /// `role_arn_template` (extension, assumed_role).
+    pub role_arn_template: Option<String>,
+    /// `allowed_accounts` (extension, assumed_role).
+    pub allowed_accounts: Option<Vec<String>>,
+    /// `organization_accounts` (extension, assumed_role).
+    pub organization_accounts: Option<bool>,
     /// Deprecated `policy`: a JSON policy document.
     pub legacy_policy: Option<String>,
     /// Deprecated `arn`: a role or managed-policy ARN.
@@ -89,6 +103,25 @@ impl RoleUpdate {
             ("ttl", self.ttl.is_some()),
             ("max_ttl", self.max_ttl.is_some()),
             ("wait_for_propagation", self.wait_for_propagation.is_some()),
+            (
+                "session_name_template",
+                self.session_name_template.is_some(),
+            ),
+            (
+                "source_identity_template",
+                self.source_identity_template.is_some(),
+            ),
+            (
+                "session_tag_templates",
+                self.session_tag_templates.is_some(),
+            ),
+            ("transitive_tag_keys", self.transitive_tag_keys.is_some()),
+            ("role_arn_template", self.role_arn_template.is_some()),
+            ("allowed_accounts", self.allowed_accounts.is_some()),
+            (
+                "organization_accounts",
+                self.organization_accounts.is_some(),
+            ),
         ];
         present
             .into_iter()
@@ -174,6 +207,16 @@ impl Role {
         set(&mut self.ttl, &u.ttl);
         set(&mut self.max_ttl, &u.max_ttl);
         set(&mut self.wait_for_propagation, &u.wait_for_propagation);
+        set(&mut self.session_name_template, &u.session_name_template);
+        set(
+            &mut self.source_identity_template,
+            &u.source_identity_template,
+        );
+        set(&mut self.session_tag_templates, &u.session_tag_templates);
+        set(&mut self.transitive_tag_keys, &u.transitive_tag_keys);
+        set(&mut self.role_arn_template, &u.role_arn_template);
+        set(&mut self.allowed_accounts, &u.allowed_accounts);
+        set(&mut self.organization_accounts, &u.organization_accounts);
         unknown_type
     }
 }

@@ -149,6 +149,8 @@ impl Role {
             }
         }
         self.extension_problems(&mut out);
+        self.identity_problems(&mut out);
+        self.account_problems(&mut out);
         out
     }
 

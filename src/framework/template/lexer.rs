@@ -1,7 +1,7 @@
 //! Splits a template into text and actions, and an action into tokens, following Go's
 //! `text/template` lexer: `{{ … }}` delimiters, trim markers `{{- ` and ` -}}` that
 //! swallow the white space next to them, `{{/* comments */}}`, string literals (quoted
-//! and raw) that may themselves contain `}}`, integers, identifiers and `.Field`s.
+//! and raw) that may themselves contain `}}`, integers, identifiers, `.Field`s and one-level `.Map.key` lookups.
 //! The parser decides what the tokens mean.
 
 /// A token inside an action.
@@ -163,12 +163,19 @@ fn field(s: &str, line: usize) -> Result<(Tok, usize), String> {
     if len == 0 {
         return Ok((Tok::Dot, 1));
     }
-    if after[len..].starts_with('.') {
-        return Err(format!(
-            "line {line}: chained fields are not supported; fields are flat (.DisplayName)"
-        ));
+    // One level of key lookup, `.Map.key`, for the engine's metadata maps; the token
+    // is the dotted name and the map's keys are flat fields `Map.key` (see `mod.rs`).
+    let mut total = len;
+    if let Some(rest) = after[len..].strip_prefix('.') {
+        let key_len = ident_len(rest);
+        if key_len == 0 || rest[key_len..].starts_with('.') {
+            return Err(format!(
+                "line {line}: chained fields are supported one level deep only, as .Map.key (e.g. .EntityMetadata.team)"
+            ));
+        }
+        total = len + 1 + key_len;
     }
-    Ok((Tok::Field(after[..len].to_string()), len + 1))
+    Ok((Tok::Field(after[..total].to_string()), total + 1))
 }
 
 fn number(s: &str, line: usize) -> Result<(Tok, usize), String> {
@@ -369,6 +376,11 @@ mod tests {
                 .contains("unclosed comment")
         );
         assert!(lex("{{ $x := 1 }}").expect_err("var").contains("variables"));
-        assert!(lex("{{ .A.B }}").expect_err("chain").contains("chained"));
+        assert!(lex("{{ .A.B.C }}").expect_err("chain").contains("chained"));
+        assert!(lex("{{ .A. }}").expect_err("chain").contains("one level"));
+        assert_eq!(
+            lex("{{ .A.b_1 }}").expect("one level")[0],
+            Item::Action(vec![Tok::Field("A.b_1".into())], 1)
+        );
     }
 }

@@ -8,7 +8,12 @@
 //! `{{ if }}`/`{{ else if }}`/`{{ else }}`/`{{ end }}`, trim markers `{{-`/`-}}` and
 //! comments, and the functions listed in `funcs.rs`. Not supported (refused with a clear
 //! error at parse time): variables, `range`, `with`, `define`/`template`/`block`,
-//! chained fields, floats and character literals.
+//! chained fields beyond one level, floats and character literals.
+//!
+//! Maps: `{{ .Map.key }}` looks up the flat field `Map.key`. When the fields also hold
+//! the marker `Map.` (see [`map_marker`]), `Map` is a map and a missing key renders as
+//! the empty string, as a missing key of a Go `map[string]string` does; without the
+//! marker it is an unknown field.
 //!
 //! Deliberate differences from Go: unknown functions, wrong argument counts and literals
 //! used as functions are parse errors rather than execution errors; `truncate` never cuts
@@ -76,6 +81,12 @@ impl Template {
         exec.nodes(&self.nodes, &mut out)?;
         Ok(out)
     }
+}
+
+/// The field name that declares `map` a map whose keys are the fields `map.<key>`: a
+/// missing key then renders empty instead of being an unknown field.
+pub fn map_marker(map: &str) -> String {
+    format!("{map}.")
 }
 
 /// One rendering.
@@ -190,7 +201,21 @@ impl Exec<'_> {
         if let Some(value) = self.fields.get(name) {
             return Ok(Value::Str(value.clone()));
         }
-        let mut known: Vec<&str> = self.fields.keys().copied().collect();
+        if let Some((map, _key)) = name.split_once('.')
+            && self.fields.contains_key(map_marker(map).as_str())
+        {
+            return Ok(Value::Str(String::new()));
+        }
+        // Map keys are listed once, as `.Map.<key>`, through their marker.
+        let mut known: Vec<String> = self
+            .fields
+            .keys()
+            .filter(|k| !k.contains('.') || k.ends_with('.'))
+            .map(|k| match k.strip_suffix('.') {
+                Some(map) => format!("{map}.<key>"),
+                None => k.to_string(),
+            })
+            .collect();
         known.sort_unstable();
         Err(format!(
             "line {line}: can't evaluate field {name} (available fields: {})",

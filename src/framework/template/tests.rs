@@ -325,3 +325,25 @@ fn growing_values_are_capped_instead_of_exhausting_memory() {
     let out = render("{{ random 4096 | hex | hex }}", &[]).expect("render");
     assert_eq!(out.len(), 4 * 4096);
 }
+
+#[test]
+fn one_level_map_lookups_render_keys_and_missing_keys_empty() {
+    let marker = super::map_marker("EntityMetadata");
+    let f = fields(&[
+        ("EntityMetadata.team", "blue"),
+        (marker.as_str(), ""),
+        ("EntityName", "alice"),
+    ]);
+    let t =
+        Template::parse("{{ .EntityName }}-{{ .EntityMetadata.team }}-{{ .EntityMetadata.nope }}")
+            .expect("parse");
+    assert_eq!(t.render(&f).expect("render"), "alice-blue-");
+    // Without the marker a dotted name is an unknown field, and the error lists maps once.
+    let t = Template::parse("{{ .Other.key }}").expect("parse");
+    let err = t.render(&f).expect_err("unknown");
+    assert!(
+        err.contains("can't evaluate field Other.key")
+            && err.contains(".EntityMetadata.<key>, .EntityName"),
+        "{err}"
+    );
+}

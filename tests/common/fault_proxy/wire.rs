@@ -159,6 +159,41 @@ pub(super) fn aws_action(request: &Message) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
+/// Decodes an `application/x-www-form-urlencoded` body into its pairs, in order.
+pub(super) fn form_params(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The status code of a raw HTTP response.
 pub(super) fn status_of(raw: &[u8]) -> Option<u16> {
     let line_end = find(raw, b"\r\n")?;
@@ -216,6 +251,22 @@ fn reason(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decodes_form_bodies() {
+        assert_eq!(
+            form_params(
+                "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx&Tags.member.1.Value=a+b%2&x="
+            ),
+            [
+                ("Action", "AssumeRole"),
+                ("RoleArn", "arn:aws:iam::1:role/x"),
+                ("Tags.member.1.Value", "a b%2"),
+                ("x", ""),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+    }
 
     #[test]
     fn finds_the_end_of_chunked_bodies() {

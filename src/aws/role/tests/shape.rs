@@ -62,6 +62,35 @@ fn unknown_credential_type_in_storage_is_an_error() {
 }
 
 #[test]
+fn identity_fields_are_snake_case_extensions_omitted_when_unset() {
+    let plain = serde_json::to_value(role_of(CredentialType::AssumedRole)).expect("encode");
+    for key in [
+        "session_name_template",
+        "source_identity_template",
+        "session_tag_templates",
+        "transitive_tag_keys",
+    ] {
+        assert!(plain.get(key).is_none(), "{key} stored while unset");
+    }
+    let role = Role {
+        session_name_template: "{{ .EntityName }}".into(),
+        source_identity_template: "{{ .EntityName }}".into(),
+        session_tag_templates: BTreeMap::from([("team".into(), "{{ .Groups }}".into())]),
+        transitive_tag_keys: vec!["team".into()],
+        ..role_of(CredentialType::AssumedRole)
+    };
+    let stored = serde_json::to_value(&role).expect("encode");
+    assert_eq!(stored["session_name_template"], json!("{{ .EntityName }}"));
+    assert_eq!(
+        stored["session_tag_templates"],
+        json!({"team": "{{ .Groups }}"})
+    );
+    assert_eq!(stored["transitive_tag_keys"], json!(["team"]));
+    let back: Role = serde_json::from_value(stored).expect("decode");
+    assert_eq!(back, role);
+}
+
+#[test]
 fn response_data_uses_vaults_keys_and_seconds() {
     let role = Role {
         credential_types: vec![CredentialType::IamUser, CredentialType::FederationToken],
@@ -87,6 +116,7 @@ fn response_data_uses_vaults_keys_and_seconds() {
     assert_eq!(
         keys,
         [
+            "allowed_accounts",
             "credential_type",
             "default_sts_ttl",
             "external_id",
@@ -95,11 +125,17 @@ fn response_data_uses_vaults_keys_and_seconds() {
             "max_sts_ttl",
             "max_ttl",
             "mfa_serial_number",
+            "organization_accounts",
             "permissions_boundary_arn",
             "policy_arns",
             "policy_document",
+            "role_arn_template",
             "role_arns",
+            "session_name_template",
+            "session_tag_templates",
             "session_tags",
+            "source_identity_template",
+            "transitive_tag_keys",
             "ttl",
             "user_path",
             "wait_for_propagation",
