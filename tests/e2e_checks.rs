@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 
 use common::aws::AwsClients;
 use common::http::HttpResponse;
-use common::iam_seed::{ROOT_USER, SEED_CALLS, Seeded, seed};
-use common::moto::{ACCOUNT_ID, Auth, Moto, moto_for_acceptance};
+use common::iam_seed::{ROOT_USER, Seeded};
+use common::moto::{ACCOUNT_ID, Moto, moto_for_acceptance};
 use common::openbao::{OpenBao, bao_for_acceptance};
 
 /// The engine's user, as STS names it.
@@ -45,14 +45,7 @@ impl World {
     fn start() -> Option<Self> {
         let bao: PathBuf = bao_for_acceptance()?;
         let moto_bin = moto_for_acceptance()?;
-        let moto = Moto::start_strict(&moto_bin, Auth::EnforcedAfter(SEED_CALLS));
-        let seeded = seed(&moto);
-        let admin = AwsClients::new(
-            &moto.endpoint(),
-            &seeded.inspector.access_key,
-            &seeded.inspector.secret_key,
-            None,
-        );
+        let (moto, seeded, admin) = common::iam_seed::start_seeded(&moto_bin);
         let server = OpenBao::start(&bao);
         server.install_plugin();
         server.cli_ok(&["secrets", "enable", "aws"]);

@@ -30,8 +30,8 @@ use serde_json::{Value, json};
 
 use common::aws::{AwsClients, error_code};
 use common::http::HttpResponse;
-use common::iam_seed::{ROOT_USER, SEED_CALLS, Seeded, seed};
-use common::moto::{ACCOUNT_ID, Auth, Moto, moto_for_acceptance};
+use common::iam_seed::{ROOT_USER, Seeded};
+use common::moto::{ACCOUNT_ID, Moto, moto_for_acceptance};
 use common::openbao::bao_for_acceptance;
 use common::raft::{Health, RaftCluster, RaftNode};
 use common::{poll_until, wait_until};
@@ -67,14 +67,7 @@ struct Emulator {
 
 impl Emulator {
     fn start(moto_bin: &std::path::Path) -> Self {
-        let moto = Moto::start_strict(moto_bin, Auth::EnforcedAfter(SEED_CALLS));
-        let seeded = seed(&moto);
-        let admin = AwsClients::new(
-            &moto.endpoint(),
-            &seeded.inspector.access_key,
-            &seeded.inspector.secret_key,
-            None,
-        );
+        let (moto, seeded, admin) = common::iam_seed::start_seeded(moto_bin);
         Emulator {
             admin,
             seeded,

@@ -94,14 +94,7 @@ impl World {
         let moto_bin = moto_for_acceptance()?;
         let slot = Slot::take();
         let started = Instant::now();
-        let moto = Moto::start_strict(&moto_bin, Auth::EnforcedAfter(SEED_CALLS));
-        let seeded = seed(&moto);
-        let admin = AwsClients::new(
-            &moto.endpoint(),
-            &seeded.inspector.access_key,
-            &seeded.inspector.secret_key,
-            None,
-        );
+        let (moto, seeded, admin) = common::iam_seed::start_seeded(&moto_bin);
         let role_arn = allow_assume_role(&admin);
         let proxy = FaultProxy::start(&moto.host_port());
         let server = OpenBao::start_with_env(&bao, env);

@@ -29,10 +29,8 @@ use serde_json::{Value, json};
 
 use common::aws::{AwsClients, error_code};
 use common::http::HttpResponse;
-use common::iam_seed::{
-    GROUP, INLINE_POLICY, READ_ONLY, ROOT_USER, SEED_CALLS, SELF_SERVICE_POLICY, Seeded, seed,
-};
-use common::moto::{ACCOUNT_ID, Auth, Moto, moto_for_acceptance, python_beside};
+use common::iam_seed::{GROUP, INLINE_POLICY, READ_ONLY, ROOT_USER, SELF_SERVICE_POLICY, Seeded};
+use common::moto::{ACCOUNT_ID, Moto, moto_for_acceptance, python_beside};
 use common::openbao::{OpenBao, bao_for_acceptance};
 use common::{send_signal, wait_until};
 
@@ -53,14 +51,7 @@ impl World {
     fn start(env: &[(&str, &str)]) -> Option<Self> {
         let bao = bao_for_acceptance()?;
         let moto_bin: PathBuf = moto_for_acceptance()?;
-        let moto = Moto::start_strict(&moto_bin, Auth::EnforcedAfter(SEED_CALLS));
-        let seeded = seed(&moto);
-        let admin = AwsClients::new(
-            &moto.endpoint(),
-            &seeded.inspector.access_key,
-            &seeded.inspector.secret_key,
-            None,
-        );
+        let (moto, seeded, admin) = common::iam_seed::start_seeded(&moto_bin);
         let server = OpenBao::start_with_env(&bao, env);
         server.install_plugin();
         server.cli_ok(&["secrets", "enable", "aws"]);

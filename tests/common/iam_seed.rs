@@ -7,8 +7,10 @@
 
 use std::collections::BTreeSet;
 
+use std::path::Path;
+
 use super::aws::AwsClients;
-use super::moto::{Moto, xml_text};
+use super::moto::{Auth, Moto, xml_text};
 
 /// The IAM user whose key the engine uses.
 pub const ROOT_USER: &str = "vault-account";
@@ -118,4 +120,18 @@ pub fn issued_users(admin: &AwsClients) -> BTreeSet<String> {
         .into_iter()
         .filter(|u| u != ROOT_USER && u != INSPECTOR)
         .collect()
+}
+
+/// A strict moto (`Moto::start_strict`: DeleteUser as strict as AWS's) seeded by [`seed`],
+/// with authentication enforced from then on, and the inspector's SDK clients on it.
+pub fn start_seeded(moto_bin: &Path) -> (Moto, Seeded, AwsClients) {
+    let moto = Moto::start_strict(moto_bin, Auth::EnforcedAfter(SEED_CALLS));
+    let seeded = seed(&moto);
+    let admin = AwsClients::new(
+        &moto.endpoint(),
+        &seeded.inspector.access_key,
+        &seeded.inspector.secret_key,
+        None,
+    );
+    (moto, seeded, admin)
 }
