@@ -32,9 +32,9 @@ use super::help::{help_response, path_help, root_help};
 use super::multierror::format_errors;
 use super::openapi::{DocContext, OasDocument, document_path};
 use super::operation::HandlerResult;
-use super::path::Path;
 use super::router::{RouteMatch, Router};
 use super::secret::{SecretType, secret_type_of};
+use super::spec::PathSpec;
 use super::wal::{self, WalPolicy};
 use crate::logical::{
     self, BackendType, Error, ExistenceCheck, JsonMap, Operation, READ_ONLY_STORAGE, Request,
@@ -46,7 +46,7 @@ const UNSUPPORTED_SECRET: &str = "secret is unsupported by this backend";
 
 /// A declarative engine, ready to serve.
 pub struct Backend {
-    pub(super) help: String,
+    pub(super) help: Arc<String>,
     pub(super) paths: Vec<CompiledPath>,
     pub(super) router: Router,
     pub(super) secrets: Vec<SecretType>,
@@ -63,9 +63,12 @@ impl Backend {
         BackendBuilder::new()
     }
 
-    /// The path a request path would be routed to (Vault's `Backend.Route`).
-    pub fn route(&self, path: &str) -> Option<&Path> {
-        self.router.route(path).map(|m| &self.paths[m.index].path)
+    /// The anchored pattern of the path a request path would be routed to (what Vault's
+    /// `Backend.Route` finds).
+    pub fn route(&self, path: &str) -> Option<&str> {
+        self.router
+            .route(path)
+            .map(|m| self.paths[m.index].spec.pattern.as_str())
     }
 
     /// The secret type named `type_name`.
@@ -94,13 +97,16 @@ impl Backend {
         let RouteMatch { index, captures } =
             self.router.route(&req.path).ok_or(Error::UnsupportedPath)?;
         let cp = &self.paths[index];
-        let (raw, ignored, replaced) = merge_input(&cp.path, &req.data, captures);
-        let operation = cp.path.operations.get(&req.operation);
-        let handler = operation.map(|op| Arc::clone(op.handler()));
-        let forward = operation.is_some_and(|op| op.forward_performance_standby);
+        let (raw, ignored, replaced) = merge_input(&cp.spec, &req.data, captures);
+        let handler = cp.handlers.get(&req.operation).map(Arc::clone);
+        let forward = cp
+            .spec
+            .operations
+            .get(&req.operation)
+            .is_some_and(|op| op.forward_performance_standby);
         let mut resp = match handler {
             Some(handler) => {
-                let data = FieldData::new(raw, Arc::clone(&cp.fields));
+                let data = FieldData::new(raw, Arc::clone(&cp.spec.fields));
                 if req.operation != Operation::Help
                     && let Err(why) = data.validate()
                 {
@@ -195,9 +201,9 @@ impl Backend {
     }
 
     async fn path_help(&self, cp: &CompiledPath, req: &Request) -> Response {
-        let text = path_help(&req.path, &cp.pattern, &cp.path);
+        let text = path_help(&req.path, &cp.spec);
         let mut doc = OasDocument::new(&self.host_version().await);
-        document_path(&mut doc, &cp.path, &cp.pattern, self.doc_context(req));
+        document_path(&mut doc, &cp.spec, self.doc_context(req));
         help_response(text, doc.to_value())
     }
 
@@ -207,12 +213,12 @@ impl Backend {
         let routes: Vec<(&str, &str)> = self
             .paths
             .iter()
-            .map(|p| (p.pattern.as_str(), p.path.help_synopsis.as_str()))
+            .map(|p| (p.spec.pattern.as_str(), p.spec.help_synopsis.as_str()))
             .collect();
         let text = root_help(&self.help, &routes);
         let mut doc = OasDocument::new(&self.host_version().await);
         for cp in &self.paths {
-            document_path(&mut doc, &cp.path, &cp.pattern, self.doc_context(req));
+            document_path(&mut doc, &cp.spec, self.doc_context(req));
         }
         help_response(text, doc.to_value())
     }
@@ -221,7 +227,7 @@ impl Backend {
 /// The handler's raw input: request data overlaid with the path captures, plus the
 /// (sorted) request parameters the path does not know and those the captures replaced.
 fn merge_input(
-    path: &Path,
+    path: &PathSpec,
     data: &JsonMap,
     captures: std::collections::BTreeMap<String, String>,
 ) -> (JsonMap, Vec<String>, Vec<String>) {
@@ -260,11 +266,11 @@ impl logical::Backend for Backend {
         let RouteMatch { index, captures } =
             self.router.route(&req.path).ok_or(Error::UnsupportedPath)?;
         let cp = &self.paths[index];
-        let Some(check) = &cp.path.existence_check else {
+        let Some(check) = &cp.handlers.existence_check else {
             return Ok(ExistenceCheck::default());
         };
-        let (raw, _, _) = merge_input(&cp.path, &req.data, captures);
-        let data = FieldData::new(raw, Arc::clone(&cp.fields));
+        let (raw, _, _) = merge_input(&cp.spec, &req.data, captures);
+        let data = FieldData::new(raw, Arc::clone(&cp.spec.fields));
         // Vault reports a validation failure here as a user error: HTTP 400.
         data.validate().map_err(Error::User)?;
         let exists = check(self.ctx.clone(), req, data).await?;
@@ -310,7 +316,7 @@ impl fmt::Debug for Backend {
                 &self
                     .paths
                     .iter()
-                    .map(|p| p.pattern.as_str())
+                    .map(|p| p.spec.pattern.as_str())
                     .collect::<Vec<_>>(),
             )
             .field(

@@ -2,7 +2,9 @@
 //! secret types, special paths, hooks, WAL policy, clock — and the checks that turn the
 //! description into a servable `Backend` (patterns compiled once, defaults that convert,
 //! existence checks backed by a create handler, unique secret type names). Dispatch
-//! lives in `backend`.
+//! lives in `backend`. The declarations (help, path specs, secret fields) are shared with
+//! the other backends of the process that declare the same (see `spec`); each backend
+//! owns only its handlers, hooks and services.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,17 +21,26 @@ use super::operation::{
     CleanupFunc, InitializeFunc, InvalidateFunc, PeriodicFunc, WalRollbackFunc,
 };
 use super::path::Path;
-use super::router::{Router, anchored};
+use super::router::Router;
 use super::secret::SecretType;
+use super::spec::{Interner, PathHandlers, PathSpec};
 use super::wal::WalPolicy;
 use crate::logical::{BackendConfig, BackendType, Error, Operation, Request, SpecialPaths};
 
-/// A path with its anchored pattern and shareable field schema.
+/// A path of one backend: its declaration, shared process-wide, and its own handlers.
 pub(super) struct CompiledPath {
-    pub(super) path: Path,
-    pub(super) pattern: String,
-    pub(super) fields: Arc<FieldMap>,
+    pub(super) spec: Arc<PathSpec>,
+    pub(super) handlers: PathHandlers,
 }
+
+/// Path declarations in use by some backend of this process.
+static PATH_SPECS: Interner<PathSpec> = Interner::new();
+
+/// Secret types' field maps in use by some backend of this process.
+static SECRET_FIELDS: Interner<FieldMap> = Interner::new();
+
+/// Root help texts in use by some backend of this process.
+static HELP_TEXTS: Interner<String> = Interner::new();
 
 #[derive(Clone, Default)]
 pub(super) struct Hooks {
@@ -197,16 +208,14 @@ impl BackendBuilder {
                     path.pattern
                 )));
             }
-            let pattern = anchored(&path.pattern);
-            let fields = Arc::new(path.fields.clone());
+            let (spec, handlers) = PathSpec::split(path);
             paths.push(CompiledPath {
-                path,
-                pattern,
-                fields,
+                spec: PATH_SPECS.share(spec),
+                handlers,
             });
         }
         let router =
-            Router::new(paths.iter().map(|p| p.pattern.as_str())).map_err(Error::Internal)?;
+            Router::new(paths.iter().map(|p| p.spec.pattern.as_str())).map_err(Error::Internal)?;
         for (i, s) in self.secrets.iter().enumerate() {
             if self.secrets[..i]
                 .iter()
@@ -218,11 +227,19 @@ impl BackendBuilder {
                 )));
             }
         }
+        let secrets = self
+            .secrets
+            .into_iter()
+            .map(|mut secret| {
+                secret.fields = SECRET_FIELDS.share(Arc::unwrap_or_clone(secret.fields));
+                secret
+            })
+            .collect();
         Ok(Backend {
-            help: self.help,
+            help: HELP_TEXTS.share(self.help),
             paths,
             router,
-            secrets: self.secrets,
+            secrets,
             special_paths: self.special_paths,
             hooks: self.hooks,
             wal_policy: self.wal_policy,

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::path::Path;
+use super::spec::PathSpec;
 use crate::logical::{JsonMap, Response};
 
 /// Every line of `text` indented by `n` spaces (Go's `indent` template function).
@@ -27,15 +27,16 @@ fn or_placeholder(text: &str, placeholder: &'static str) -> String {
     }
 }
 
-/// Help for one path: `request` is the path asked about, `route` the anchored pattern.
-pub(crate) fn path_help(request: &str, route: &str, path: &Path) -> String {
+/// Help for one path: `request` is the path asked about.
+pub(crate) fn path_help(request: &str, path: &PathSpec) -> String {
     let mut out = format!(
-        "Request:        {request}\nMatching Route: {route}\n\n{}\n\n",
+        "Request:        {request}\nMatching Route: {}\n\n{}\n\n",
+        path.pattern,
         or_placeholder(&path.help_synopsis, "<no synopsis>")
     );
     if !path.fields.is_empty() {
         out.push_str("## PARAMETERS\n");
-        for (name, schema) in &path.fields {
+        for (name, schema) in path.fields.iter() {
             let mut description = or_placeholder(&schema.description, "<no description>");
             if schema.deprecated {
                 description = format!("(DEPRECATED) {description}");
@@ -90,7 +91,11 @@ pub(crate) fn help_response(help: String, openapi: Value) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::{FieldSchema, FieldType};
+    use crate::framework::{FieldSchema, FieldType, Path};
+
+    fn spec(path: Path) -> PathSpec {
+        PathSpec::split(path).0
+    }
 
     #[test]
     fn path_help_matches_vault_layout() {
@@ -107,13 +112,13 @@ mod tests {
         let want = "Request:        config/lease\nMatching Route: ^config/lease$\n\nConfigure the lease.\n\n\
 ## PARAMETERS\n\n    lease (string)\n\n        Default lease for roles.\n\n    old (int)\n\n        (DEPRECATED) Old knob.\n\n\
 ## DESCRIPTION\n\nLong text.\nSecond line.";
-        assert_eq!(path_help("config/lease", "^config/lease$", &p), want);
+        assert_eq!(path_help("config/lease", &spec(p)), want);
     }
 
     #[test]
     fn path_help_without_fields_or_text_uses_placeholders() {
         let want = "Request:        x\nMatching Route: ^x$\n\n<no synopsis>\n\n\n## DESCRIPTION\n\n<no description>";
-        assert_eq!(path_help("x", "^x$", &Path::new("x")), want);
+        assert_eq!(path_help("x", &spec(Path::new("x"))), want);
     }
 
     #[test]

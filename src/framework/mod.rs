@@ -44,6 +44,7 @@ mod operation;
 mod path;
 mod router;
 mod secret;
+mod spec;
 pub mod template;
 pub mod testing;
 mod wal;

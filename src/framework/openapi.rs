@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::field::{DisplayAttributes, FieldSchema, FieldType};
-use super::path::Path;
+use super::spec::PathSpec;
 use crate::logical::{BackendType, Operation, SpecialPaths};
 
 /// The OpenAPI version Vault emits.
@@ -274,8 +274,9 @@ const DOC_ORDER: [Operation; 6] = [
     Operation::Delete,
 ];
 
-/// Adds the OpenAPI paths of `path` (whose anchored pattern is `pattern`) to `doc`.
-pub(crate) fn document_path(doc: &mut OasDocument, path: &Path, pattern: &str, cx: DocContext<'_>) {
+/// Adds the OpenAPI paths of `path` to `doc`.
+pub(crate) fn document_path(doc: &mut OasDocument, path: &PathSpec, cx: DocContext<'_>) {
+    let pattern = path.pattern.as_str();
     let (expanded, unpublished) = match expand_pattern(pattern) {
         Some(paths) => (paths, false),
         None => (vec![pattern.to_string()], true),
@@ -382,9 +383,9 @@ fn field_schema(field: &FieldSchema, with_description: bool) -> OasSchema {
 }
 
 /// Parameters shared by all operations: path captures, and fields documented as query.
-fn shared_parameters(path: &Path, path_params: &[String]) -> Vec<OasParameter> {
+fn shared_parameters(path: &PathSpec, path_params: &[String]) -> Vec<OasParameter> {
     let mut params: Vec<OasParameter> = Vec::new();
-    for (name, field) in &path.fields {
+    for (name, field) in path.fields.iter() {
         let in_path = path_params.contains(name);
         if !in_path && !field.query {
             continue;
@@ -409,7 +410,7 @@ fn shared_parameters(path: &Path, path_params: &[String]) -> Vec<OasParameter> {
 /// The request body schema of a write, registered as `<OperationId>Request`.
 fn request_body(
     doc: &mut OasDocument,
-    path: &Path,
+    path: &PathSpec,
     path_params: &[String],
     operation_id: &str,
 ) -> Option<OasRequestBody> {
@@ -449,7 +450,7 @@ fn request_body(
 
 /// LIST is documented as GET with a `list=true` query parameter (optional when the same
 /// path also reads).
-fn list_parameters(path: &Path, op: &Operation) -> Vec<OasParameter> {
+fn list_parameters(path: &PathSpec, op: &Operation) -> Vec<OasParameter> {
     let string_schema = |enum_values: Vec<Value>| {
         Some(OasSchema {
             schema_type: "string".to_string(),

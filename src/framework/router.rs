@@ -3,10 +3,12 @@
 //! captures are returned by name. Knows nothing about operations or fields.
 //!
 //! Compiled regexes are shared process-wide by pattern text (a plugin process may serve
-//! several mounts of the same engine), the way Vault's SDK keeps a singleton cache.
+//! several mounts of the same engine), the way Vault's SDK keeps a singleton cache. The
+//! very same `Regex` is shared, not a clone: a clone gets its own pool of match caches,
+//! which each mount would then fill on its first requests.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use regex_lite::Regex;
 
@@ -23,23 +25,23 @@ pub(crate) fn anchored(pattern: &str) -> String {
     p
 }
 
-fn compile_cached(pattern: &str) -> Result<Regex, regex_lite::Error> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+fn compile_cached(pattern: &str) -> Result<Arc<Regex>, regex_lite::Error> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     // A poisoned cache still holds only fully built regexes.
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(re) = cache.get(pattern) {
-        return Ok(re.clone());
+        return Ok(Arc::clone(re));
     }
-    let re = Regex::new(pattern)?;
-    cache.insert(pattern.to_string(), re.clone());
+    let re = Arc::new(Regex::new(pattern)?);
+    cache.insert(pattern.to_string(), Arc::clone(&re));
     Ok(re)
 }
 
 /// The compiled patterns of one backend, in declaration order.
 #[derive(Debug, Clone)]
 pub(crate) struct Router {
-    routes: Vec<Regex>,
+    routes: Vec<Arc<Regex>>,
 }
 
 /// A successful match: the index of the path and its named captures.
