@@ -7,7 +7,7 @@
 
 mod engine_env;
 
-use engine_env::{Env, env, error_of, issued};
+use engine_env::{Env, assert_role_writes_refused, env, error_of, issued};
 use serde_json::{Value, json};
 
 const TEMPLATE: &str = "arn:aws:iam::{{account}}:role/ec2-admin";
@@ -127,18 +127,7 @@ async fn role_writes_check_the_account_set_fields() {
             "need role_arn_template",
         ),
     ];
-    for (extra, expected) in cases {
-        let mut body = json!({"credential_type": "assumed_role"});
-        body.as_object_mut()
-            .expect("obj")
-            .extend(extra.as_object().expect("obj").clone());
-        let err = error_of(env.tb.write("roles/r", body.clone()).await);
-        assert!(err.contains(expected), "{body}: {err}");
-        assert!(
-            env.tb.read("roles/r").await.expect("read").is_none(),
-            "{body} stored"
-        );
-    }
+    assert_role_writes_refused(&env, &json!({"credential_type": "assumed_role"}), &cases).await;
     let err = error_of(
         env.tb
             .write("roles/u", json!({"credential_type": "iam_user", "role_arn_template": TEMPLATE, "allowed_accounts": "111111111111"}))

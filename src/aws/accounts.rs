@@ -24,26 +24,50 @@ pub const ORG_ACCOUNTS_TTL: Duration = Duration::from_secs(300);
 /// The mount's cached organization account list, with when it was fetched.
 #[derive(Debug, Default)]
 pub(crate) struct OrgAccountsCache {
-    entry: Mutex<Option<(SystemTime, Vec<String>)>>,
+    entry: Mutex<OrgEntry>,
+}
+
+/// The list with when it was fetched, and a generation bumped by every [`clear`]
+/// (`OrgAccountsCache::clear`), so that a listing still in flight when config/root
+/// changed is returned but not kept.
+#[derive(Debug, Default)]
+struct OrgEntry {
+    list: Option<(SystemTime, Vec<String>)>,
+    generation: u64,
 }
 
 impl OrgAccountsCache {
-    /// The cached list, if younger than the TTL at `now`.
-    fn fresh(&self, now: SystemTime) -> Option<Vec<String>> {
-        let entry = self.entry.lock().unwrap_or_else(PoisonError::into_inner);
-        entry.as_ref().and_then(|(at, accounts)| {
-            let age = now.duration_since(*at).unwrap_or(Duration::ZERO);
-            (age < ORG_ACCOUNTS_TTL).then(|| accounts.clone())
-        })
+    fn lock(&self) -> std::sync::MutexGuard<'_, OrgEntry> {
+        self.entry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn put(&self, now: SystemTime, accounts: Vec<String>) {
-        *self.entry.lock().unwrap_or_else(PoisonError::into_inner) = Some((now, accounts));
+    /// The cached list if younger than the TTL at `now`, else the generation a fetch
+    /// must hand back to [`OrgAccountsCache::put`].
+    fn fresh(&self, now: SystemTime) -> Result<Vec<String>, u64> {
+        let entry = self.lock();
+        entry
+            .list
+            .as_ref()
+            .and_then(|(at, accounts)| {
+                let age = now.duration_since(*at).unwrap_or(Duration::ZERO);
+                (age < ORG_ACCOUNTS_TTL).then(|| accounts.clone())
+            })
+            .ok_or(entry.generation)
+    }
+
+    /// Keeps `accounts` unless the cache was cleared since the fetch began.
+    fn put(&self, generation: u64, now: SystemTime, accounts: Vec<String>) {
+        let mut entry = self.lock();
+        if entry.generation == generation {
+            entry.list = Some((now, accounts));
+        }
     }
 
     /// Forgets the list (config/root changed).
     pub(crate) fn clear(&self) {
-        *self.entry.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let mut entry = self.lock();
+        entry.generation = entry.generation.wrapping_add(1);
+        entry.list = None;
     }
 }
 
@@ -71,11 +95,12 @@ pub(crate) async fn resolve(state: &AwsBackend, ctx: &Context, role: &Role) -> S
 /// The organization's ACTIVE accounts, from the cache or ListAccounts.
 async fn organization(state: &AwsBackend, ctx: &Context) -> Step<Vec<String>> {
     let now = ctx.now();
-    if let Some(accounts) = state.org_accounts().fresh(now) {
-        return Ok(accounts);
-    }
+    let generation = match state.org_accounts().fresh(now) {
+        Ok(accounts) => return Ok(accounts),
+        Err(generation) => generation,
+    };
     let api = state.organizations(ctx.storage()).await?;
     let accounts = api.list_active_accounts().await?;
-    state.org_accounts().put(now, accounts.clone());
+    state.org_accounts().put(generation, now, accounts.clone());
     Ok(accounts)
 }

@@ -5,8 +5,8 @@
 //! Only this plugin process writes those entries on the node that serves writes, and it
 //! updates the cache as it writes. Another node's write (a performance standby or
 //! secondary) arrives as an invalidation, which drops the entry. A read that raced an
-//! invalidation does not put back what it read before it: a generation counter, bumped by
-//! every invalidation, tells the read its value may be stale, and it is then returned but
+//! invalidation (or this process's own write) does not put back what it read before it: a
+//! generation counter, bumped by every invalidation and write, tells the read its value may be stale, and it is then returned but
 //! not kept. Misses are not cached, so a requester naming roles that do not exist cannot
 //! grow the cache.
 
@@ -62,9 +62,13 @@ impl<T: Clone> StoredCache<T> {
         Ok(loaded)
     }
 
-    /// `name` was just written with `value` by this process.
+    /// `name` was just written with `value` by this process. Bumps the generation like an
+    /// invalidation: a read that loaded the entry before this write must not put the old
+    /// value back over the new one.
     pub fn put(&self, name: &str, value: T) {
-        self.write().values.insert(name.to_string(), value);
+        let mut inner = self.write();
+        inner.generation = inner.generation.wrapping_add(1);
+        inner.values.insert(name.to_string(), value);
     }
 
     /// `name` was just deleted by this process, or changed elsewhere.
@@ -121,5 +125,24 @@ mod tests {
         assert_eq!(read, Ok(Some(1)), "returned");
         let again = cache.get_or_load("a", || async { Ok(Some(2)) }).await;
         assert_eq!(again, Ok(Some(2)), "but not kept");
+    }
+
+    #[tokio::test]
+    async fn a_read_racing_a_write_does_not_put_the_old_value_back() {
+        let cache = StoredCache::<u32>::default();
+        let read = cache
+            .get_or_load("a", || async {
+                // This process writes the entry while the read of the old one is in flight.
+                cache.put("a", 2);
+                Ok(Some(1))
+            })
+            .await;
+        assert_eq!(read, Ok(Some(1)), "returned");
+        let again = cache.get_or_load("a", || async { Ok(Some(9)) }).await;
+        assert_eq!(
+            again,
+            Ok(Some(2)),
+            "the write's value is kept, not the stale read"
+        );
     }
 }

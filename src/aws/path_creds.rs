@@ -151,6 +151,12 @@ async fn issue(
             go_quote(&name)
         )));
     }
+    // Resolved before the identity lookups, so that a refused ARN or account costs no
+    // host round trip.
+    let role_arn = match kind {
+        CredentialType::AssumedRole => assumed_role_arn(state, ctx, &role, &name, data).await?,
+        _ => String::new(),
+    };
     let identity = identity(ctx, req, &role, &name, kind).await?;
     let issue = Issue {
         role_name: &name,
@@ -162,7 +168,6 @@ async fn issue(
     };
     match kind {
         CredentialType::AssumedRole => {
-            let role_arn = assumed_role_arn(state, ctx, &role, &name, data).await?;
             sts::assume_role(state, ctx, &issue, role_arn, &session_name).await
         }
         CredentialType::FederationToken => sts::federation_token(state, ctx, &issue).await,
@@ -227,7 +232,7 @@ async fn identity(
         CredentialType::FederationToken => NameKind::Sts,
         _ => NameKind::Iam,
     };
-    let who = if role.uses_identity() {
+    let who = if role.uses_identity(kind) {
         requester(ctx.system(), req, role_name, name_kind).await?
     } else {
         Requester::without_entity(name_kind, &req.display_name, role_name)

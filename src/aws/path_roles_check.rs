@@ -28,7 +28,7 @@ use super::path_config_check::NO_CONFIG;
 use super::path_roles::Roles;
 use super::role::{CredentialType, Role};
 use super::root_config;
-use super::sts::{Halt, Step};
+use super::sts::{self, Halt, SessionPolicy, Step, non_empty};
 use crate::framework::template::go_quote;
 use crate::framework::{
     Context, DisplayAttributes, FieldData, FieldSchema, FieldType, HandlerResult, Path,
@@ -98,10 +98,17 @@ async fn check_role(state: Arc<AwsBackend>, ctx: Context, data: FieldData) -> Ha
             go_quote(&name)
         ))));
     }
+    // The session policy sts/<name> sends (with the iam_groups' policies merged in),
+    // built once for every ARN.
+    let policy = match sts::session_policy(&state, &ctx, &role).await {
+        Ok(policy) => policy,
+        Err(Halt::Respond(resp)) => return Ok(Some(*resp)),
+        Err(Halt::Fail(e)) => return Err(e),
+    };
     let sts = state.sts(ctx.storage()).await?;
     let mut results = Vec::with_capacity(arns.len());
     for arn in arns {
-        results.push(try_assume(sts.as_ref(), &name, &role, arn).await?);
+        results.push(try_assume(sts.as_ref(), &name, &role, &policy, arn).await?);
     }
     let all_ok = results.iter().all(|r| r["result"] == "ok");
     let mut out = JsonMap::new();
@@ -131,15 +138,16 @@ async fn try_assume(
     sts: &dyn StsApi,
     role_name: &str,
     role: &Role,
+    policy: &SessionPolicy,
     arn: String,
 ) -> Result<Value, crate::logical::Error> {
     let input = AssumeRoleInput {
         role_arn: arn.clone(),
         role_session_name: session_name(role_name),
         duration: Some(CHECK_DURATION),
-        policy: non_empty(&role.policy_document),
-        policy_arns: role.policy_arns.clone(),
-        external_id: non_empty(&role.external_id),
+        policy: non_empty(policy.document.clone()),
+        policy_arns: policy.arns.clone(),
+        external_id: non_empty(role.external_id.clone()),
         tags: role.session_tags.clone(),
         ..AssumeRoleInput::default()
     };
@@ -172,18 +180,17 @@ fn session_name(role_name: &str) -> String {
         .collect()
 }
 
-fn non_empty(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_string())
-}
-
 const ROLE_CHECK_HELP_SYNOPSIS: &str =
     "Check that the root credentials can assume each role ARN of an assumed_role role.";
 
 const ROLE_CHECK_HELP_DESCRIPTION: &str = "
 Reading this path calls sts:AssumeRole once for each of the role's
 role_arns (or, with role_arn_template, once per account of the role),
-as sts/<name> would (external ID, session tags, session
-policy), for 900 seconds and under the session name vault-check-<name>,
+as sts/<name> would (external ID, static session tags, and the session
+policy with the iam_groups' policies merged in), for 900 seconds and
+under the session name vault-check-<name>; the identity templates
+(session name, source identity, tag templates) depend on who asks and
+are not applied,
 and reports for each ARN result \"ok\" or \"error\" with AWS's code and
 message; ok is true when every ARN could be assumed. The credentials
 AWS issues are discarded at once: none are returned and no lease is

@@ -82,11 +82,11 @@ pub(crate) struct Issue<'a> {
 
 /// The session policy sent to STS.
 #[derive(Debug, Default)]
-struct SessionPolicy {
+pub(crate) struct SessionPolicy {
     /// Inline policy; empty for none.
-    document: String,
+    pub(crate) document: String,
     /// Managed policy ARNs.
-    arns: Vec<String>,
+    pub(crate) arns: Vec<String>,
 }
 
 /// AssumeRole into `role_arn`; `requested_session_name` is the caller's
@@ -214,7 +214,11 @@ pub(crate) async fn generate_name(
 /// The role's policy document and ARNs, plus its groups' inline policies (merged into
 /// one document, the role's own last, as Vault does) and attached policy ARNs. Without
 /// groups no IAM client is built.
-async fn session_policy(state: &AwsBackend, ctx: &Context, role: &Role) -> Step<SessionPolicy> {
+pub(crate) async fn session_policy(
+    state: &AwsBackend,
+    ctx: &Context,
+    role: &Role,
+) -> Step<SessionPolicy> {
     let mut policy = SessionPolicy {
         document: role.policy_document.clone(),
         arns: role.policy_arns.clone(),
@@ -285,6 +289,6 @@ fn log_issued(issue: &Issue<'_>, lease: &LeaseData) {
     );
 }
 
-fn non_empty(s: String) -> Option<String> {
+pub(crate) fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }

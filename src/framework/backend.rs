@@ -55,6 +55,29 @@ pub struct Backend {
     pub(super) wal_policy: WalPolicy,
     pub(super) backend_type: BackendType,
     pub(super) ctx: Context,
+    /// The host's replication state, asked once: it cannot change for the life of a
+    /// backend instance, because the server tears its mounts down and sets them up
+    /// again when a node changes role (standby ↔ active). Saves a SystemView round
+    /// trip on every forwardable request.
+    pub(super) replication_state: std::sync::OnceLock<u32>,
+}
+
+impl Backend {
+    /// Whether this node is a performance standby (Vault's
+    /// `consts.ReplicationPerformanceStandby`, bit 14 of the replication state).
+    async fn is_performance_standby(&self) -> Result<bool, Error> {
+        const PERFORMANCE_STANDBY: u32 = 1 << 14;
+        let state = match self.replication_state.get() {
+            Some(state) => *state,
+            // Concurrent first requests may both ask; they get the same answer.
+            None => {
+                let state = self.ctx.system().replication_state().await?;
+                let _ = self.replication_state.set(state);
+                state
+            }
+        };
+        Ok(state & PERFORMANCE_STANDBY != 0)
+    }
 }
 
 impl Backend {
@@ -116,7 +139,7 @@ impl Backend {
                 }
                 // After validation, unlike Go (which forwards first): bad input gets its
                 // 400 from this node without a round trip to the active one.
-                if forward && is_performance_standby(&self.ctx).await? {
+                if forward && self.is_performance_standby().await? {
                     return Err(Error::Internal(READ_ONLY_STORAGE.to_string()));
                 }
                 handler(self.ctx.clone(), req, data).await?
@@ -331,11 +354,4 @@ impl fmt::Debug for Backend {
             .field("wal_policy", &self.wal_policy)
             .finish_non_exhaustive()
     }
-}
-
-/// Whether this node is a performance standby (Vault's
-/// `consts.ReplicationPerformanceStandby`, bit 14 of the replication state).
-async fn is_performance_standby(ctx: &Context) -> Result<bool, Error> {
-    const PERFORMANCE_STANDBY: u32 = 1 << 14;
-    Ok(ctx.system().replication_state().await? & PERFORMANCE_STANDBY != 0)
 }

@@ -244,6 +244,7 @@ impl BackendBuilder {
             hooks: self.hooks,
             wal_policy: self.wal_policy,
             backend_type: self.backend_type,
+            replication_state: std::sync::OnceLock::new(),
             ctx: Context::new(
                 Arc::clone(&config.storage),
                 Arc::clone(&config.system_view),

@@ -9,20 +9,20 @@ use super::field::{FieldValue, InputLimits};
 /// (the caller prefixes the field name).
 pub(crate) fn check(limits: &InputLimits, value: &FieldValue) -> Result<(), String> {
     match value {
-        FieldValue::String(s) => check_text(limits, s, "the value"),
+        FieldValue::String(s) => check_text(limits, s, || "the value".to_string()),
         FieldValue::Int(_) | FieldValue::Bool(_) | FieldValue::Seconds(_) => Ok(()),
         FieldValue::List(items) => {
             check_count(limits, items.len())?;
             items
                 .iter()
                 .enumerate()
-                .try_for_each(|(i, item)| check_text(limits, item, &format!("item {}", i + 1)))
+                .try_for_each(|(i, item)| check_text(limits, item, || format!("item {}", i + 1)))
         }
         FieldValue::KvPairs(pairs) => {
             check_count(limits, pairs.len())?;
             pairs.iter().try_for_each(|(key, value)| {
-                check_text(limits, key, "a key")?;
-                check_text(limits, value, &format!("the value of {key:?}"))
+                check_text(limits, key, || "a key".to_string())?;
+                check_text(limits, value, || format!("the value of {key:?}"))
             })
         }
         FieldValue::Map(map) => check_count(limits, map.len()),
@@ -39,13 +39,16 @@ fn check_count(limits: &InputLimits, count: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn check_text(limits: &InputLimits, text: &str, what: &str) -> Result<(), String> {
+/// `what` names the text in a refusal; it is only built for one (this runs for every
+/// string of every request).
+fn check_text(limits: &InputLimits, text: &str, what: impl Fn() -> String) -> Result<(), String> {
     // Bytes bound characters from above: only long values need counting.
     if text.len() > limits.max_chars {
         let chars = text.chars().count();
         if chars > limits.max_chars {
             return Err(format!(
-                "{what} has {chars} characters; at most {} are allowed",
+                "{} has {chars} characters; at most {} are allowed",
+                what(),
                 limits.max_chars
             ));
         }
@@ -57,7 +60,8 @@ fn check_text(limits: &InputLimits, text: &str, what: &str) -> Result<(), String
         .find(|&(_, c)| c.is_control() && !allowed(c))
     {
         return Err(format!(
-            "{what} contains the control character U+{:04X} at position {}; only printable text is allowed",
+            "{} contains the control character U+{:04X} at position {}; only printable text is allowed",
+            what(),
             c as u32,
             at + 1
         ));

@@ -157,7 +157,14 @@ impl Presence {
     /// instance named by its `multiplex_id` header, if any.
     pub(crate) fn observe_call(&self, path: &str, instance: Option<&str>) {
         let instance = instance.unwrap_or(UNTAGGED);
-        // send_if_modified: the common request path must not wake the watchdog.
+        // The common request path: no Setup awaits its first call, so there is nothing to
+        // record, and a shared read lock is all it costs (not the write lock every mount's
+        // calls would otherwise contend on).
+        let lifecycle = path == "/pb.Backend/Setup" || path == "/pb.Backend/Cleanup";
+        if !lifecycle && self.state.borrow().setup_pending.is_empty() {
+            return;
+        }
+        // send_if_modified: a call that changes nothing must not wake the watchdog.
         self.state.send_if_modified(|s| s.observe(path, instance));
     }
 

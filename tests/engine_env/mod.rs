@@ -241,3 +241,20 @@ pub async fn issue_as(
     req.display_name = display_name.to_string();
     env.tb.handle(req).await
 }
+
+/// Writes `base` merged with each case's fields to `roles/r` and asserts each is refused
+/// with a message containing the case's text, and that nothing was stored.
+pub async fn assert_role_writes_refused(env: &Env, base: &Value, cases: &[(Value, &str)]) {
+    for (extra, expected) in cases {
+        let mut body = base.clone();
+        body.as_object_mut()
+            .expect("obj")
+            .extend(extra.as_object().expect("obj").clone());
+        let err = error_of(env.tb.write("roles/r", body.clone()).await);
+        assert!(err.contains(expected), "{body}: {err}");
+        assert!(
+            env.tb.read("roles/r").await.expect("read").is_none(),
+            "{body} stored"
+        );
+    }
+}

@@ -42,11 +42,18 @@ pub struct IdentityRender {
 }
 
 impl Role {
-    /// Whether issuing from this role needs the requester's identity.
-    pub fn uses_identity(&self) -> bool {
-        !self.session_name_template.is_empty()
-            || !self.source_identity_template.is_empty()
-            || !self.session_tag_templates.is_empty()
+    /// Whether issuing `kind` from this role needs the requester's identity (the host's
+    /// entity and groups): only for the templates that credential type renders.
+    pub fn uses_identity(&self, kind: CredentialType) -> bool {
+        match kind {
+            CredentialType::AssumedRole => {
+                !self.session_name_template.is_empty()
+                    || !self.source_identity_template.is_empty()
+                    || !self.session_tag_templates.is_empty()
+            }
+            CredentialType::FederationToken => !self.session_name_template.is_empty(),
+            CredentialType::SessionToken | CredentialType::IamUser => false,
+        }
     }
 
     /// The write-time rules of the identity fields.
